@@ -16,6 +16,7 @@ omni_pkg(curl libcurl)
 omni_pkg(mosquitto libmosquitto)
 omni_pkg(webp libwebp)
 omni_pkg(yamlcpp yaml-cpp)
+omni_pkg(stb stb)
 
 # espeak-ng ships no .pc file on Debian 12.
 find_library(ESPEAK_NG_LIB espeak-ng REQUIRED)

@@ -3,6 +3,7 @@
 // the problem, never a crash or a huge allocation.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -114,13 +115,31 @@ class Writer {
   void write(const std::string& path) const;  // throws omni::Error on I/O failure
   std::vector<uint8_t> to_bytes() const;
 
+  // Streaming mode (models too big for memory): declare a tensor whose bytes are produced while
+  // the file is written. Tensors keep the order of add_tensor / add_tensor_info calls.
+  void add_tensor_info(const std::string& name, DType type, const std::vector<int64_t>& shape);
+  // produce(index, row_begin, n_rows, dst) fills dst with row_bytes(type, ne[0]) * n_rows bytes:
+  // rows [row_begin, row_begin + n_rows) of tensor `index` (a row is ne[0] elements; rows count
+  // ne[1] * ne[2] * ne[3]). Called in order, in chunks of about chunk_bytes, only for tensors
+  // declared with add_tensor_info. The file is written to path + ".tmp" and renamed at the end.
+  using RowProducer = std::function<void(size_t index, int64_t row_begin, int64_t n_rows, uint8_t* dst)>;
+  void write(const std::string& path, const RowProducer& produce, size_t chunk_bytes = size_t(64) << 20) const;
+
+  size_t n_tensors() const { return tensors_.size(); }
+  const std::string& tensor_name(size_t i) const { return tensors_[i].name; }
+  uint64_t tensor_bytes(size_t i) const;        // bytes of tensor i's data (without padding)
+  uint64_t total_tensor_bytes() const;          // sum over all tensors (without padding)
+  uint32_t alignment() const;                   // general.alignment if set, else 32
+
  private:
   struct Pending {
     std::string name;
     DType type;
     std::vector<int64_t> shape;
     std::vector<uint8_t> data;
+    bool streamed = false;  // bytes come from a RowProducer at write time
   };
+  std::vector<uint8_t> header_bytes() const;  // header, metadata, tensor infos and padding
   std::vector<std::pair<std::string, Value>> kv_;
   std::vector<Pending> tensors_;
 };

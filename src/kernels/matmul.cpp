@@ -1,0 +1,153 @@
+// Matrix multiplication driver: matrix-vector for one token (activation converted once, output rows
+// split across the pool) and a tiled GEMM for batches (quantized micro-kernels where the ISA has
+// them, otherwise weight tiles dequantized to f32 and an f32 register-blocked micro-kernel).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/ref/ref.hpp"
+#include "kernels/x86/kernel_table.hpp"
+#include "omni/error.hpp"
+
+namespace omni::kernels {
+namespace {
+
+// Scalar f32 micro-kernel: C[t][r] += A[r] . B[t] over k.
+void gemm_f32_scalar(int64_t k, const float* a, int64_t lda, int n_rows, const float* b, int64_t ldb, int n_tok,
+                     float* c, int64_t ldc) {
+  for (int t = 0; t < n_tok; ++t)
+    for (int r = 0; r < n_rows; ++r) {
+      const float* ar = a + r * lda;
+      const float* bt = b + t * ldb;
+      float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int64_t i = 0;
+      for (; i + 4 <= k; i += 4) {
+        s0 += ar[i] * bt[i];
+        s1 += ar[i + 1] * bt[i + 1];
+        s2 += ar[i + 2] * bt[i + 2];
+        s3 += ar[i + 3] * bt[i + 3];
+      }
+      for (; i < k; ++i) s0 += ar[i] * bt[i];
+      c[t * ldc + r] += (s0 + s1) + (s2 + s3);
+    }
+}
+
+constexpr int64_t kRowBlock = 32;   // weight rows dequantized per task in the f32 GEMM path
+constexpr int64_t kKChunk = 1024;   // k elements per pass (keeps the micro-kernel operands in L1)
+constexpr int64_t kQRowBlock = 16;  // weight rows per task in the quantized GEMM path
+
+void check_args(DType wt, int64_t n_out, int64_t k, int64_t n_tokens) {
+  const auto tr = dtype_traits(static_cast<uint32_t>(wt));
+  if (!tr || !tr->supported) fail(ErrorCode::unsupported, "matmul: weight type id ", uint32_t(wt), " is not supported");
+  if (n_out < 0 || n_tokens < 0 || k < 0) fail(ErrorCode::invalid_argument, "matmul: negative dimension");
+  if (k % tr->block_size != 0)
+    fail(ErrorCode::invalid_argument, "matmul: k = ", k, " is not a multiple of the ", tr->name, " block size ",
+         tr->block_size);
+}
+
+}  // namespace
+
+void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
+                 const float* x, int64_t n_tokens, float* y) {
+  check_args(wt, n_out, k, n_tokens);
+  if (n_out == 0 || n_tokens == 0) return;
+  if (k == 0) {
+    std::fill(y, y + n_out * n_tokens, 0.0f);
+    return;
+  }
+  const auto wid = static_cast<uint32_t>(wt);
+  const size_t w_row = row_bytes(wt, k);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const DType vt = ref::vec_dot_type(wt);
+  const size_t a_row = row_bytes(vt, k);
+
+  // Activations converted once: [n_tokens] rows of a_row bytes.
+  std::vector<uint8_t> act(a_row * size_t(n_tokens));
+  if (n_tokens == 1) {
+    convert_activations_with(kt, wt, x, act.data(), k);
+  } else {
+    pool.parallel_for(n_tokens, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) convert_activations_with(kt, wt, x + t * k, act.data() + t * a_row, k);
+    });
+  }
+
+  if (n_tokens == 1) {
+    // Matrix x vector: stream every weight row once; rows split in contiguous chunks.
+    const VecDotFn vd = kt.vec_dot[wid];
+    const int64_t grain = std::max<int64_t>(1, int64_t(65536 / std::max<size_t>(1, w_row)));
+    pool.parallel_for(n_out, grain, [&](int64_t b, int64_t e, int) {
+      const uint8_t* a = act.data();
+      if (vd) {
+        for (int64_t o = b; o < e; ++o) y[o] = vd(k, wb + size_t(o) * w_row, a);
+      } else {
+        for (int64_t o = b; o < e; ++o) y[o] = ref::vec_dot(wt, k, wb + size_t(o) * w_row, a);
+      }
+    });
+    return;
+  }
+
+  if (const GemmQFn gq = kt.gemm_q[wid]) {
+    // Quantized tiles: each task owns kQRowBlock weight rows and walks all tokens in groups.
+    const int R = 4, T = 4;  // GemmQFn tile limits
+    const int64_t n_tasks = (n_out + kQRowBlock - 1) / kQRowBlock;
+    pool.parallel_for(n_tasks, 1, [&](int64_t tb, int64_t te, int) {
+      for (int64_t task = tb; task < te; ++task) {
+        const int64_t r0 = task * kQRowBlock, r1 = std::min(n_out, r0 + kQRowBlock);
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
+          const int nt = int(std::min<int64_t>(T, n_tokens - t0));
+          for (int64_t r = r0; r < r1; r += R) {
+            const int nr = int(std::min<int64_t>(R, r1 - r));
+            gq(k, wb + size_t(r) * w_row, w_row, nr, act.data() + size_t(t0) * a_row, a_row, nt, y + t0 * n_out + r,
+               n_out);
+          }
+        }
+      }
+    });
+    return;
+  }
+
+  // f32 path: activations dequantized back to f32 once ([n_tokens, k]); each task dequantizes
+  // kRowBlock weight rows into a per-thread scratch tile and runs the register-blocked kernel.
+  std::vector<float> xf;
+  const float* xs = x;
+  if (vt != DType::f32) {
+    xf.resize(size_t(n_tokens) * size_t(k));
+    pool.parallel_for(n_tokens, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) dequantize_row_with(kt, vt, act.data() + t * a_row, xf.data() + t * k, k);
+    });
+    xs = xf.data();
+  }
+  const GemmF32Fn gf = kt.gemm_f32 ? kt.gemm_f32 : gemm_f32_scalar;
+  const int R = kt.gemm_f32 ? kt.gemm_rows : 4, T = kt.gemm_f32 ? kt.gemm_max_tok : 4;
+  const int64_t n_tasks = (n_out + kRowBlock - 1) / kRowBlock;
+  std::vector<std::vector<float>> scratch(size_t(pool.n_threads()));
+  pool.parallel_for(n_tasks, 1, [&](int64_t tb, int64_t te, int thread) {
+    std::vector<float>& wf = scratch[size_t(thread)];
+    if (wt != DType::f32) wf.resize(size_t(kRowBlock) * size_t(k));
+    for (int64_t task = tb; task < te; ++task) {
+      const int64_t r0 = task * kRowBlock, r1 = std::min(n_out, r0 + kRowBlock);
+      const float* a;
+      if (wt == DType::f32) {
+        a = reinterpret_cast<const float*>(wb + size_t(r0) * w_row);
+      } else {
+        for (int64_t r = r0; r < r1; ++r) dequantize_row_with(kt, wt, wb + size_t(r) * w_row, wf.data() + (r - r0) * k, k);
+        a = wf.data();
+      }
+      for (int64_t t = 0; t < n_tokens; ++t) std::fill(y + t * n_out + r0, y + t * n_out + r1, 0.0f);
+      for (int64_t k0 = 0; k0 < k; k0 += kKChunk) {
+        const int64_t kc = std::min(kKChunk, k - k0);
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
+          const int nt = int(std::min<int64_t>(T, n_tokens - t0));
+          for (int64_t r = r0; r < r1; r += R) {
+            const int nr = int(std::min<int64_t>(R, r1 - r));
+            gf(kc, a + (r - r0) * k + k0, k, nr, xs + t0 * k + k0, k, nt, y + t0 * n_out + r, n_out);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace omni::kernels

@@ -1,0 +1,253 @@
+// Scalar reference activation conversion (vec_dot_type, spec §4.1-4.4) and the dot product of one
+// weight row with converted activations (spec §4.5: exact integer inner sums, float accumulation).
+#include <cstring>
+
+#include "kernels/ref/ref.hpp"
+#include "kernels/ref/ref_common.hpp"
+
+namespace omni::kernels::ref {
+namespace {
+using namespace detail;
+
+float f32_of(const float& v) { float f; std::memcpy(&f, &v, 4); return f; }
+
+float dot_q4_0(const BlockQ4_0* x, const BlockQ8_0* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    unpack_nibbles32(x[i].qs, q);
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += (int(q[e]) - 8) * y[i].qs[e];
+    acc += (float(sumi) * fp16_to_f32(x[i].d)) * fp16_to_f32(y[i].d);
+  }
+  return acc;
+}
+float dot_q4_1(const BlockQ4_1* x, const BlockQ8_1* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    unpack_nibbles32(x[i].qs, q);
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += int(q[e]) * y[i].qs[e];
+    acc += (fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d)) * float(sumi) + fp16_to_f32(x[i].m) * fp16_to_f32(y[i].s);
+  }
+  return acc;
+}
+float dot_q5_0(const BlockQ5_0* x, const BlockQ8_0* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    unpack_q5(x[i].qs, x[i].qh, q);
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += (int(q[e]) - 16) * y[i].qs[e];
+    acc += (fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d)) * float(sumi);
+  }
+  return acc;
+}
+float dot_q5_1(const BlockQ5_1* x, const BlockQ8_1* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    unpack_q5(x[i].qs, x[i].qh, q);
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += int(q[e]) * y[i].qs[e];
+    acc += (fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d)) * float(sumi) + fp16_to_f32(x[i].m) * fp16_to_f32(y[i].s);
+  }
+  return acc;
+}
+float dot_q8_0(const BlockQ8_0* x, const BlockQ8_0* y, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += int(x[i].qs[e]) * y[i].qs[e];
+    acc += float(sumi) * (fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d));
+  }
+  return acc;
+}
+float dot_iq4_nl(const BlockIQ4_NL* x, const BlockQ8_0* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    unpack_nibbles32(x[i].qs, q);
+    int sumi = 0;
+    for (int e = 0; e < 32; ++e) sumi += int(kIQ4NLValues[q[e]]) * y[i].qs[e];
+    acc += (fp16_to_f32(y[i].d) * fp16_to_f32(x[i].d)) * float(sumi);
+  }
+  return acc;
+}
+float dot_q2_k(const BlockQ2_K* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    const float dy = f32_of(y[i].d);
+    int isum = 0, summs = 0;
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int e = 16 * j; e < 16 * j + 16; ++e) s += plane2(x[i].qs, e) * y[i].qs[e];
+      isum += (x[i].scales[j] & 0x0F) * s;
+      summs += (x[i].scales[j] >> 4) * y[i].bsums[j];
+    }
+    acc += (dy * fp16_to_f32(x[i].d)) * float(isum) - (dy * fp16_to_f32(x[i].dmin)) * float(summs);
+  }
+  return acc;
+}
+float dot_q3_k(const BlockQ3_K* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  int8_t sc[16];
+  for (int64_t i = 0; i < nb; ++i) {
+    q3k_scales(x[i].scales, sc);
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int e = 16 * j; e < 16 * j + 16; ++e) {
+        const int q = plane2(x[i].qs, e) - (((x[i].hmask[e % 32] >> (e / 32)) & 1) ? 0 : 4);
+        s += q * y[i].qs[e];
+      }
+      isum += sc[j] * s;
+    }
+    acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
+  }
+  return acc;
+}
+float dot_q4_k(const BlockQ4_K* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    int isum = 0, summs = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      get_scale_min_k4(j, x[i].scales, sc, m);
+      int s = 0;
+      for (int e = 32 * j; e < 32 * j + 32; ++e) s += nib_k(x[i].qs, e) * y[i].qs[e];
+      isum += sc * s;
+      summs += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    }
+    const float dy = f32_of(y[i].d);
+    acc += (fp16_to_f32(x[i].d) * dy) * float(isum) - (fp16_to_f32(x[i].dmin) * dy) * float(summs);
+  }
+  return acc;
+}
+float dot_q5_k(const BlockQ5_K* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    int isum = 0, summs = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      get_scale_min_k4(j, x[i].scales, sc, m);
+      int s = 0;
+      for (int e = 32 * j; e < 32 * j + 32; ++e)
+        s += (nib_k(x[i].qs, e) + 16 * ((x[i].qh[e % 32] >> j) & 1)) * y[i].qs[e];
+      isum += sc * s;
+      summs += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    }
+    const float dy = f32_of(y[i].d);
+    acc += (fp16_to_f32(x[i].d) * dy) * float(isum) - (fp16_to_f32(x[i].dmin) * dy) * float(summs);
+  }
+  return acc;
+}
+float dot_q6_k(const BlockQ6_K* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int e = 16 * j; e < 16 * j + 16; ++e) s += q6k_value(x[i], e) * y[i].qs[e];
+      isum += x[i].scales[j] * s;
+    }
+    acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
+  }
+  return acc;
+}
+float dot_iq4_xs(const BlockIQ4_XS* x, const BlockQ8_K* y, int64_t nb) {
+  float acc = 0.0f;
+  uint8_t q[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    const float dd = fp16_to_f32(x[i].d) * f32_of(y[i].d);
+    for (int ib = 0; ib < 8; ++ib) {
+      unpack_nibbles32(x[i].qs + 16 * ib, q);
+      int sumi = 0;
+      for (int t = 0; t < 32; ++t) sumi += int(kIQ4NLValues[q[t]]) * y[i].qs[32 * ib + t];
+      acc += (dd * float(iq4xs_ls(x[i], ib) - 32)) * float(sumi);
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+DType vec_dot_type(DType t) {
+  switch (t) {
+    case DType::f32: return DType::f32;
+    case DType::f16: return DType::f16;
+    case DType::bf16: return DType::bf16;
+    case DType::q4_0: case DType::q5_0: case DType::q8_0: case DType::iq4_nl: return DType::q8_0;
+    case DType::q4_1: case DType::q5_1: return DType::q8_1;
+    case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k: case DType::q6_k:
+    case DType::iq4_xs:
+      return DType::q8_k;
+    default: unsupported(t, "vec_dot_type");
+  }
+}
+
+void convert_activations(DType weight_type, const float* src, void* dst, int64_t n) {
+  const DType vt = vec_dot_type(weight_type);
+  const int64_t nb = checked_blocks(weight_type, n, "convert_activations");
+  switch (vt) {
+    case DType::f32: if (n) std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::f16: {
+      auto* h = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) h[i] = f32_to_fp16(src[i]);
+      return;
+    }
+    case DType::bf16: {
+      auto* h = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(src[i]);
+      return;
+    }
+    case DType::q8_0: return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
+    case DType::q8_1: return quantize_q8_1(src, static_cast<BlockQ8_1*>(dst), nb);
+    case DType::q8_k: return quantize_q8_k(src, static_cast<BlockQ8_K*>(dst), nb);
+    default: unsupported(weight_type, "convert_activations");
+  }
+}
+
+float vec_dot(DType t, int64_t n, const void* w, const void* a) {
+  vec_dot_type(t);  // rejects types without a dot kernel
+  const int64_t nb = checked_blocks(t, n, "vec_dot");
+  switch (t) {
+    case DType::f32: {
+      const auto* x = static_cast<const float*>(w);
+      const auto* y = static_cast<const float*>(a);
+      double s = 0.0;
+      for (int64_t i = 0; i < n; ++i) s += double(x[i] * y[i]);
+      return float(s);
+    }
+    case DType::f16: {
+      const auto* x = static_cast<const uint16_t*>(w);
+      const auto* y = static_cast<const uint16_t*>(a);
+      double s = 0.0;
+      for (int64_t i = 0; i < n; ++i) s += double(fp16_to_f32(x[i]) * fp16_to_f32(y[i]));
+      return float(s);
+    }
+    case DType::bf16: {
+      const auto* x = static_cast<const uint16_t*>(w);
+      const auto* y = static_cast<const uint16_t*>(a);
+      double s = 0.0;
+      for (int64_t i = 0; i < n; ++i) s += double(bf16_to_f32(x[i]) * bf16_to_f32(y[i]));
+      return float(s);
+    }
+    case DType::q4_0: return dot_q4_0(static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a), nb);
+    case DType::q4_1: return dot_q4_1(static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a), nb);
+    case DType::q5_0: return dot_q5_0(static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a), nb);
+    case DType::q5_1: return dot_q5_1(static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(a), nb);
+    case DType::q8_0: return dot_q8_0(static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(a), nb);
+    case DType::iq4_nl: return dot_iq4_nl(static_cast<const BlockIQ4_NL*>(w), static_cast<const BlockQ8_0*>(a), nb);
+    case DType::q2_k: return dot_q2_k(static_cast<const BlockQ2_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q3_k: return dot_q3_k(static_cast<const BlockQ3_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q4_k: return dot_q4_k(static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q5_k: return dot_q5_k(static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q6_k: return dot_q6_k(static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::iq4_xs: return dot_iq4_xs(static_cast<const BlockIQ4_XS*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    default: unsupported(t, "vec_dot");
+  }
+}
+
+}  // namespace omni::kernels::ref

@@ -1,0 +1,59 @@
+// The per-instruction-set kernel table the dispatcher picks once at start-up (internal to
+// src/kernels). A null entry means "use the scalar reference" for that type.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.hpp"
+
+namespace omni::kernels {
+
+enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
+
+using DequantFn = void (*)(const void* src, float* dst, int64_t n);
+using ConvertFn = void (*)(const float* src, void* dst, int64_t n);
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+// C[t][r] += sum_{k in [0,k)} A[r][k] * B[t][k] for r < n_rows (<= 4), t < n_tok (<= gemm_max_tok);
+// A rows have stride lda floats, B rows ldb floats, C rows ldc floats.
+using GemmF32Fn = void (*)(int64_t k, const float* a, int64_t lda, int n_rows, const float* b, int64_t ldb,
+                           int n_tok, float* c, int64_t ldc);
+// Quantized GEMM tile on converted activations: y[t*ldy + r] = dot(W row r, act row t) for
+// r < n_rows (<= 4), t < n_tok (<= 4); W rows w_stride bytes apart, act rows a_stride bytes apart.
+using GemmQFn = void (*)(int64_t k, const void* w, size_t w_stride, int n_rows, const void* act, size_t a_stride,
+                         int n_tok, float* y, int64_t ldy);
+
+struct KernelTable {
+  Isa isa = Isa::scalar;
+  const char* name = "scalar";
+  DequantFn dequant[kDTypeCount] = {};
+  ConvertFn convert[kDTypeCount] = {};  // indexed by the weight type
+  VecDotFn vec_dot[kDTypeCount] = {};
+  GemmQFn gemm_q[kDTypeCount] = {};
+  GemmF32Fn gemm_f32 = nullptr;
+  int gemm_rows = 4;     // rows per gemm_f32 / gemm_q call at most
+  int gemm_max_tok = 4;  // tokens per gemm_f32 call at most
+};
+
+// Fill a table with the kernels of one instruction set (defined in the *_avx2 / *_avx512 files).
+void fill_table_avx2(KernelTable& t);
+void fill_table_avx512(KernelTable& t);
+
+// The table for a given ISA, or nullptr when this CPU cannot run it.
+const KernelTable* kernel_table(Isa isa);
+// The table chosen for this process (best supported, or OMNI_ISA=scalar|avx2|avx512).
+const KernelTable& active_table();
+
+// The public operations, with an explicit table (tests compare ISAs in one process).
+void dequantize_row_with(const KernelTable& kt, DType t, const void* src, float* dst, int64_t n);
+void convert_activations_with(const KernelTable& kt, DType wt, const float* src, void* dst, int64_t n);
+float vec_dot_with(const KernelTable& kt, DType t, int64_t n, const void* w, const void* a);
+
+}  // namespace omni::kernels
+
+namespace omni {
+class ThreadPool;
+namespace kernels {
+void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
+                 const float* x, int64_t n_tokens, float* y);
+}
+}  // namespace omni

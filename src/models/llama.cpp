@@ -1,0 +1,407 @@
+// llama / qwen2 / qwen3 decoder: loading and validating GGUF weights, RoPE (pairwise or NeoX, with
+// rope_freqs, linear and YaRN scaling), grouped-query attention over the KV cache, SwiGLU FFN.
+#include "models/llama.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "formats/gguf.hpp"
+#include "kernels/kernels.hpp"
+#include "omni/error.hpp"
+
+namespace omni::models {
+
+namespace {
+
+// Dot product with independent partial sums so the compiler can vectorise it.
+inline float dot(const float* a, const float* b, int n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
+  float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+inline void rms_norm(const float* x, const float* w, float* out, int n, float eps) {
+  double ss = 0;
+  for (int i = 0; i < n; ++i) ss += double(x[i]) * x[i];
+  const float scale = float(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+std::vector<float> to_f32(const gguf::TensorInfo& t) {
+  std::vector<float> v(size_t(t.n_elements()));
+  kernels::dequantize_row(t.type, t.data, v.data(), t.n_elements());
+  return v;
+}
+
+std::string shape_of(std::initializer_list<int64_t> s) {
+  std::string r = "[";
+  for (int64_t x : s) r += (r.size() > 1 ? ", " : "") + std::to_string(x);
+  return r + "]";
+}
+
+// Finds a tensor and checks its shape (ne[0] first); required tensors throw when missing.
+const gguf::TensorInfo* get_tensor(const gguf::File& f, const std::string& name,
+                                   std::initializer_list<int64_t> shape, bool required) {
+  const gguf::TensorInfo* t = f.find_tensor(name);
+  if (!t) {
+    if (required) fail(ErrorCode::not_found, f.path(), ": missing tensor '", name, "' (expected shape ", shape_of(shape), ")");
+    return nullptr;
+  }
+  bool ok = t->n_dims <= int(shape.size()) || t->n_dims == 0;
+  int i = 0;
+  for (int64_t d : shape) ok = ok && t->ne[i++] == d;
+  for (; i < 4; ++i) ok = ok && t->ne[i] == 1;
+  if (!ok) fail(ErrorCode::invalid_file, f.path(), ": tensor '", name, "' has shape ", t->shape_string(), ", expected ", shape_of(shape));
+  const auto tr = dtype_traits(uint32_t(t->type));
+  if (!tr || !tr->supported) fail(ErrorCode::unsupported, f.path(), ": tensor '", name, "' has unsupported type ", tr && tr->name ? tr->name : "?");
+  if (t->ne[0] % block_size(t->type) != 0)
+    fail(ErrorCode::invalid_file, f.path(), ": tensor '", name, "' row of ", t->ne[0], " is not a multiple of the ", dtype_name(t->type), " block");
+  return t;
+}
+
+LlamaWeight weight(const gguf::File& f, const std::string& name, int64_t n_in, int64_t n_out, bool required = true) {
+  const gguf::TensorInfo* t = get_tensor(f, name, {n_in, n_out}, required);
+  if (!t) return {};
+  return LlamaWeight{t->data, t->type, n_in, n_out};
+}
+
+std::vector<float> vec(const gguf::File& f, const std::string& name, int64_t n, bool required = true) {
+  const gguf::TensorInfo* t = get_tensor(f, name, {n}, required);
+  return t ? to_f32(*t) : std::vector<float>();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- KV cache and workspace
+
+LlamaKvCache::LlamaKvCache(const LlamaHParams& hp, int n_ctx, DType type)
+    : n_ctx_(n_ctx), n_head_kv_(hp.n_head_kv), type_(type), row_(row_bytes(type, hp.head_dim)) {
+  if (type != DType::f16 && type != DType::f32) fail(ErrorCode::unsupported, "KV cache type ", dtype_name(type), " (use f16 or f32)");
+  if (n_ctx <= 0) fail(ErrorCode::invalid_argument, "context length must be positive, got ", n_ctx);
+  const size_t n = size_t(hp.n_layer) * size_t(hp.n_head_kv) * size_t(n_ctx) * row_;
+  k_.assign(n, 0);
+  v_.assign(n, 0);
+}
+
+void LlamaKvCache::move_slots(int src, int dst, int n) {
+  const int n_layer = int(k_.size() / (size_t(n_head_kv_) * size_t(n_ctx_) * row_));
+  for (int l = 0; l < n_layer; ++l)
+    for (int h = 0; h < n_head_kv_; ++h) {
+      std::memmove(k(l, h, dst), k(l, h, src), size_t(n) * row_);
+      std::memmove(v(l, h, dst), v(l, h, src), size_t(n) * row_);
+    }
+}
+
+LlamaWorkspace::LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, int n_threads)
+    : n_batch_(n_batch), n_ctx_(n_ctx), n_threads_(n_threads) {
+  const size_t nb = size_t(n_batch), hd = size_t(hp.head_dim);
+  x.resize(nb * hp.n_embd);
+  xn.resize(nb * hp.n_embd);
+  out_in.resize(nb * hp.n_embd);
+  q.resize(nb * hp.n_head * hd);
+  attn.resize(nb * hp.n_head * hd);
+  k.resize(nb * hp.n_head_kv * hd);
+  v.resize(nb * hp.n_head_kv * hd);
+  gate.resize(nb * hp.n_ff);
+  up.resize(nb * hp.n_ff);
+  rope_cos.resize(nb * size_t(std::max(1, hp.n_rot / 2)));
+  rope_sin.resize(rope_cos.size());
+  att_k.resize(size_t(n_threads) * size_t(n_ctx) * hd);
+  att_v.resize(att_k.size());
+  att_s.resize(size_t(n_threads) * size_t(n_ctx));
+}
+
+// ---------------------------------------------------------------- loading
+
+bool LlamaModel::supports_architecture(const std::string& arch) {
+  return arch == "llama" || arch == "qwen2" || arch == "qwen3";
+}
+
+LlamaModel LlamaModel::load(const gguf::File& f) {
+  LlamaModel m;
+  LlamaHParams& hp = m.hp_;
+  hp.arch = f.get_string("general.architecture", "");
+  if (hp.arch.empty()) fail(ErrorCode::invalid_file, f.path(), ": general.architecture is missing");
+  if (!supports_architecture(hp.arch))
+    fail(ErrorCode::unsupported, f.path(), ": unsupported architecture '", hp.arch, "' (supported: llama, qwen2, qwen3)");
+  const std::string a = hp.arch + ".";
+  auto need_int = [&](const std::string& key) {
+    const int64_t v = f.get(a + key).as_int(a + key);
+    if (v <= 0 || v > (int64_t(1) << 24)) fail(ErrorCode::invalid_file, f.path(), ": ", a + key, " = ", v, " is out of range");
+    return int(v);
+  };
+  hp.n_embd = need_int("embedding_length");
+  hp.n_layer = need_int("block_count");
+  hp.n_ff = need_int("feed_forward_length");
+  hp.n_head = need_int("attention.head_count");
+  hp.n_head_kv = f.find(a + "attention.head_count_kv") ? need_int("attention.head_count_kv") : hp.n_head;
+  hp.n_ctx_train = f.find(a + "context_length") ? need_int("context_length") : 4096;
+  if (hp.n_head % hp.n_head_kv != 0)
+    fail(ErrorCode::invalid_file, f.path(), ": head_count ", hp.n_head, " is not a multiple of head_count_kv ", hp.n_head_kv);
+  hp.head_dim = f.find(a + "attention.key_length") ? need_int("attention.key_length") : hp.n_embd / hp.n_head;
+  if (f.find(a + "attention.value_length") && need_int("attention.value_length") != hp.head_dim)
+    fail(ErrorCode::unsupported, f.path(), ": attention.value_length differs from key_length");
+  if (hp.head_dim <= 0 || hp.head_dim % 2) fail(ErrorCode::invalid_file, f.path(), ": head dimension ", hp.head_dim, " must be even");
+  hp.n_rot = f.find(a + "rope.dimension_count") ? need_int("rope.dimension_count") : hp.head_dim;
+  if (hp.n_rot > hp.head_dim || hp.n_rot % 2) fail(ErrorCode::invalid_file, f.path(), ": rope.dimension_count ", hp.n_rot, " is invalid");
+  hp.rms_eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-6));
+  hp.rope_base = float(f.get_float(a + "rope.freq_base", 10000.0));
+  hp.rope_neox = hp.arch != "llama";
+  const std::string scaling = f.get_string(a + "rope.scaling.type", "");
+  double factor = f.get_float(a + "rope.scaling.factor", 0.0);
+  if (factor == 0.0 && f.find(a + "rope.scale_linear")) factor = f.get_float(a + "rope.scale_linear", 1.0);
+  if (scaling == "linear" || (scaling.empty() && factor > 0 && factor != 1.0)) hp.rope_scaling = RopeScaling::linear;
+  else if (scaling == "yarn") hp.rope_scaling = RopeScaling::yarn;
+  else if (!scaling.empty() && scaling != "none") fail(ErrorCode::unsupported, f.path(), ": unsupported rope.scaling.type '", scaling, "'");
+  if (hp.rope_scaling != RopeScaling::none && factor > 0) hp.rope_freq_scale = float(1.0 / factor);
+  hp.n_ctx_orig = int(f.get_int(a + "rope.scaling.original_context_length", hp.n_ctx_train));
+  if (hp.rope_scaling == RopeScaling::yarn) {
+    hp.yarn_ext_factor = 1.0f;
+    hp.yarn_attn_factor = float(f.get_float(a + "rope.scaling.attn_factor", 1.0));
+    hp.yarn_beta_fast = float(f.get_float(a + "rope.scaling.yarn_beta_fast", 32.0));
+    hp.yarn_beta_slow = float(f.get_float(a + "rope.scaling.yarn_beta_slow", 1.0));
+  }
+
+  const gguf::Value& toks = f.get("tokenizer.ggml.tokens");
+  hp.n_vocab = int(toks.as_array("tokenizer.ggml.tokens").size());
+  const gguf::TensorInfo* emb = f.find_tensor("token_embd.weight");
+  if (!emb) fail(ErrorCode::not_found, f.path(), ": missing tensor 'token_embd.weight'");
+  if (emb->ne[0] == hp.n_embd && emb->ne[1] != hp.n_vocab)
+    fail(ErrorCode::invalid_file, f.path(), ": vocabulary has ", hp.n_vocab, " tokens but token_embd.weight has ",
+         emb->ne[1], " rows ", emb->shape_string());
+  const int64_t E = hp.n_embd, V = hp.n_vocab, HD = int64_t(hp.n_head) * hp.head_dim,
+                KD = int64_t(hp.n_head_kv) * hp.head_dim, FF = hp.n_ff;
+  m.tok_embd_ = weight(f, "token_embd.weight", E, V);
+  m.output_norm_ = vec(f, "output_norm.weight", E);
+  m.output_ = weight(f, "output.weight", E, V, false);
+  if (!m.output_.data) m.output_ = m.tok_embd_;  // tied embedding
+  m.rope_freqs_ = vec(f, "rope_freqs.weight", hp.n_rot / 2, false);
+  m.layers_.resize(size_t(hp.n_layer));
+  for (int i = 0; i < hp.n_layer; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    LlamaLayer& L = m.layers_[size_t(i)];
+    L.attn_norm = vec(f, p + "attn_norm.weight", E);
+    L.wq = weight(f, p + "attn_q.weight", E, HD);
+    L.wk = weight(f, p + "attn_k.weight", E, KD);
+    L.wv = weight(f, p + "attn_v.weight", E, KD);
+    L.wo = weight(f, p + "attn_output.weight", HD, E);
+    const bool qwen2 = hp.arch == "qwen2";
+    L.bq = vec(f, p + "attn_q.bias", HD, qwen2);
+    L.bk = vec(f, p + "attn_k.bias", KD, qwen2);
+    L.bv = vec(f, p + "attn_v.bias", KD, qwen2);
+    const bool qwen3 = hp.arch == "qwen3";
+    L.q_norm = vec(f, p + "attn_q_norm.weight", hp.head_dim, qwen3);
+    L.k_norm = vec(f, p + "attn_k_norm.weight", hp.head_dim, qwen3);
+    L.ffn_norm = vec(f, p + "ffn_norm.weight", E);
+    L.w_gate = weight(f, p + "ffn_gate.weight", E, FF);
+    L.w_up = weight(f, p + "ffn_up.weight", E, FF);
+    L.w_down = weight(f, p + "ffn_down.weight", FF, E);
+  }
+  return m;
+}
+
+size_t LlamaModel::weight_bytes_per_token() const {
+  size_t n = output_.bytes();
+  for (const LlamaLayer& L : layers_)
+    n += L.wq.bytes() + L.wk.bytes() + L.wv.bytes() + L.wo.bytes() + L.w_gate.bytes() + L.w_up.bytes() + L.w_down.bytes();
+  return n;
+}
+
+// ---------------------------------------------------------------- forward pass
+
+void LlamaModel::rope_tables(LlamaWorkspace& ws, const LlamaBatch& b) const {
+  const int half = hp_.n_rot / 2;
+  const double base = hp_.rope_base;
+  const double freq_scale = hp_.rope_freq_scale;
+  double corr_lo = 0, corr_hi = 0;
+  if (hp_.yarn_ext_factor != 0.0f) {
+    auto corr_dim = [&](double n_rot) {
+      return hp_.n_rot * std::log(hp_.n_ctx_orig / (n_rot * 2 * M_PI)) / (2 * std::log(base));
+    };
+    corr_lo = std::max(0.0, std::floor(corr_dim(hp_.yarn_beta_fast)));
+    corr_hi = std::min(double(hp_.n_rot - 1), std::ceil(corr_dim(hp_.yarn_beta_slow)));
+  }
+  for (int t = 0; t < b.n_tokens; ++t) {
+    const double pos = b.pos ? b.pos[t] : b.first_slot + t;
+    for (int i = 0; i < half; ++i) {
+      double theta_extrap = pos * std::pow(base, -2.0 * i / hp_.n_rot);
+      if (!rope_freqs_.empty()) theta_extrap /= rope_freqs_[size_t(i)];
+      double theta = freq_scale * theta_extrap;
+      double mscale = hp_.yarn_attn_factor;
+      if (hp_.yarn_ext_factor != 0.0f) {
+        const double y = (i - corr_lo) / std::max(0.001, corr_hi - corr_lo);
+        const double ramp = (1.0 - std::min(1.0, std::max(0.0, y))) * hp_.yarn_ext_factor;
+        theta = theta * (1 - ramp) + theta_extrap * ramp;
+        mscale *= 1.0 + 0.1 * std::log(1.0 / freq_scale);
+      }
+      ws.rope_cos[size_t(t) * half + i] = float(std::cos(theta) * mscale);
+      ws.rope_sin[size_t(t) * half + i] = float(std::sin(theta) * mscale);
+    }
+  }
+}
+
+namespace {
+
+// Rotates one head vector in place with the token's cos/sin table.
+inline void apply_rope(float* x, const float* c, const float* s, int n_rot, bool neox) {
+  const int half = n_rot / 2;
+  if (neox) {
+    for (int i = 0; i < half; ++i) {
+      const float a = x[i], b = x[i + half];
+      x[i] = a * c[i] - b * s[i];
+      x[i + half] = a * s[i] + b * c[i];
+    }
+  } else {
+    for (int i = 0; i < half; ++i) {
+      const float a = x[2 * i], b = x[2 * i + 1];
+      x[2 * i] = a * c[i] - b * s[i];
+      x[2 * i + 1] = a * s[i] + b * c[i];
+    }
+  }
+}
+
+void add_bias(float* y, const std::vector<float>& b, int n_tokens) {
+  if (b.empty()) return;
+  const size_t n = b.size();
+  for (int t = 0; t < n_tokens; ++t)
+    for (size_t i = 0; i < n; ++i) y[size_t(t) * n + i] += b[i];
+}
+
+}  // namespace
+
+void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, int layer, int n_tokens,
+                           int first_slot) const {
+  const int hd = hp_.head_dim, H = hp_.n_head, HKV = hp_.n_head_kv, group = H / HKV;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const DType kv_type = cache.type();
+  // Tasks: decode splits by query head (more parallelism); a batch by (kv head, token chunk).
+  const bool decode = n_tokens == 1;
+  const int chunk = 16;
+  const int n_chunks = decode ? 1 : (n_tokens + chunk - 1) / chunk;
+  const int64_t n_tasks = decode ? H : int64_t(HKV) * n_chunks;
+  pool.parallel_for(n_tasks, 1, [&](int64_t begin, int64_t end, int thread) {
+    float* kf = ws.att_k.data() + size_t(thread) * size_t(ws.n_ctx_) * hd;
+    float* vf = ws.att_v.data() + size_t(thread) * size_t(ws.n_ctx_) * hd;
+    float* sc = ws.att_s.data() + size_t(thread) * size_t(ws.n_ctx_);
+    for (int64_t task = begin; task < end; ++task) {
+      int kvh, h0, h1, t0, t1;
+      if (decode) {
+        h0 = int(task); h1 = h0 + 1; kvh = h0 / group; t0 = 0; t1 = 1;
+      } else {
+        kvh = int(task / n_chunks);
+        h0 = kvh * group; h1 = h0 + group;
+        t0 = int(task % n_chunks) * chunk;
+        t1 = std::min(n_tokens, t0 + chunk);
+      }
+      const int n_kv = first_slot + t1;  // keys visible to the last token of the chunk
+      kernels::dequantize_row(kv_type, cache.k(layer, kvh, 0), kf, int64_t(n_kv) * hd);
+      kernels::dequantize_row(kv_type, cache.v(layer, kvh, 0), vf, int64_t(n_kv) * hd);
+      for (int t = t0; t < t1; ++t) {
+        const int n_vis = first_slot + t + 1;
+        for (int h = h0; h < h1; ++h) {
+          const float* q = ws.q.data() + (size_t(t) * H + h) * hd;
+          float mx = -INFINITY;
+          for (int j = 0; j < n_vis; ++j) {
+            sc[j] = dot(q, kf + size_t(j) * hd, hd) * scale;
+            mx = std::max(mx, sc[j]);
+          }
+          float sum = 0;
+          for (int j = 0; j < n_vis; ++j) {
+            sc[j] = std::exp(sc[j] - mx);
+            sum += sc[j];
+          }
+          const float inv = 1.0f / sum;
+          float* o = ws.attn.data() + (size_t(t) * H + h) * hd;
+          std::fill(o, o + hd, 0.0f);
+          for (int j = 0; j < n_vis; ++j) {
+            const float p = sc[j] * inv;
+            const float* vr = vf + size_t(j) * hd;
+            for (int d = 0; d < hd; ++d) o[d] += p * vr[d];
+          }
+        }
+      }
+    }
+  });
+}
+
+void LlamaModel::forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, const LlamaBatch& b,
+                         float* logits) const {
+  const int T = b.n_tokens, E = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, HKV = hp_.n_head_kv, FF = hp_.n_ff;
+  if (T <= 0) fail(ErrorCode::invalid_argument, "forward: empty batch");
+  if (T > ws.n_batch()) fail(ErrorCode::internal, "forward: batch of ", T, " exceeds the workspace (", ws.n_batch(), ")");
+  if (b.first_slot < 0 || b.first_slot + T > cache.n_ctx() || b.first_slot + T > ws.n_ctx_)
+    fail(ErrorCode::too_large, "forward: slots ", b.first_slot, "..", b.first_slot + T, " exceed the context of ", cache.n_ctx());
+
+  // Input embeddings [T, E].
+  int embd_row = 0;
+  const size_t emb_row_bytes = row_bytes(tok_embd_.type, E);
+  for (int t = 0; t < T; ++t) {
+    float* x = ws.x.data() + size_t(t) * E;
+    const int32_t id = b.tokens[t];
+    if (id < 0) {
+      if (!b.embd) fail(ErrorCode::invalid_argument, "forward: input ", t, " asks for an embedding row but none were given");
+      std::memcpy(x, b.embd + size_t(embd_row++) * E, sizeof(float) * size_t(E));
+    } else {
+      if (id >= hp_.n_vocab) fail(ErrorCode::invalid_argument, "token id ", id, " is outside the vocabulary (", hp_.n_vocab, ")");
+      kernels::dequantize_row(tok_embd_.type, static_cast<const uint8_t*>(tok_embd_.data) + size_t(id) * emb_row_bytes, x, E);
+    }
+  }
+  rope_tables(ws, b);
+  const int half = hp_.n_rot / 2;
+
+  for (int l = 0; l < hp_.n_layer; ++l) {
+    const LlamaLayer& L = layers_[size_t(l)];
+    for (int t = 0; t < T; ++t) rms_norm(ws.x.data() + size_t(t) * E, L.attn_norm.data(), ws.xn.data() + size_t(t) * E, E, hp_.rms_eps);
+    kernels::matmul(pool, L.wq.type, L.wq.data, L.wq.n_out, E, ws.xn.data(), T, ws.q.data());
+    kernels::matmul(pool, L.wk.type, L.wk.data, L.wk.n_out, E, ws.xn.data(), T, ws.k.data());
+    kernels::matmul(pool, L.wv.type, L.wv.data, L.wv.n_out, E, ws.xn.data(), T, ws.v.data());
+    add_bias(ws.q.data(), L.bq, T);
+    add_bias(ws.k.data(), L.bk, T);
+    add_bias(ws.v.data(), L.bv, T);
+    for (int t = 0; t < T; ++t) {
+      const float* c = ws.rope_cos.data() + size_t(t) * half;
+      const float* s = ws.rope_sin.data() + size_t(t) * half;
+      for (int h = 0; h < H; ++h) {
+        float* q = ws.q.data() + (size_t(t) * H + h) * hd;
+        if (!L.q_norm.empty()) rms_norm(q, L.q_norm.data(), q, hd, hp_.rms_eps);
+        apply_rope(q, c, s, hp_.n_rot, hp_.rope_neox);
+      }
+      for (int h = 0; h < HKV; ++h) {
+        float* k = ws.k.data() + (size_t(t) * HKV + h) * hd;
+        if (!L.k_norm.empty()) rms_norm(k, L.k_norm.data(), k, hd, hp_.rms_eps);
+        apply_rope(k, c, s, hp_.n_rot, hp_.rope_neox);
+        const int slot = b.first_slot + t;
+        kernels::quantize_row(cache.type(), k, cache.k(l, h, slot), hd);
+        kernels::quantize_row(cache.type(), ws.v.data() + (size_t(t) * HKV + h) * hd, cache.v(l, h, slot), hd);
+      }
+    }
+    attention(pool, cache, ws, l, T, b.first_slot);
+    kernels::matmul(pool, L.wo.type, L.wo.data, E, L.wo.n_in, ws.attn.data(), T, ws.out_in.data());
+    for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
+
+    for (int t = 0; t < T; ++t) rms_norm(ws.x.data() + size_t(t) * E, L.ffn_norm.data(), ws.xn.data() + size_t(t) * E, E, hp_.rms_eps);
+    kernels::matmul(pool, L.w_gate.type, L.w_gate.data, FF, E, ws.xn.data(), T, ws.gate.data());
+    kernels::matmul(pool, L.w_up.type, L.w_up.data, FF, E, ws.xn.data(), T, ws.up.data());
+    const int64_t n_act = int64_t(T) * FF;
+    pool.parallel_for(n_act, 4096, [&](int64_t i0, int64_t i1, int) {
+      float* g = ws.gate.data();
+      const float* u = ws.up.data();
+      for (int64_t i = i0; i < i1; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
+    kernels::matmul(pool, L.w_down.type, L.w_down.data, E, FF, ws.gate.data(), T, ws.out_in.data());
+    for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
+  }
+
+  const int first_out = b.all_logits ? 0 : T - 1;
+  const int n_out = T - first_out;
+  for (int t = first_out; t < T; ++t)
+    rms_norm(ws.x.data() + size_t(t) * E, output_norm_.data(), ws.xn.data() + size_t(t - first_out) * E, E, hp_.rms_eps);
+  kernels::matmul(pool, output_.type, output_.data, hp_.n_vocab, E, ws.xn.data(), n_out, logits);
+}
+
+}  // namespace omni::models

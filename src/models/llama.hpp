@@ -1,0 +1,122 @@
+// The llama / qwen2 / qwen3 decoder family: hyper-parameters and weights from GGUF (zero-copy views
+// into the mapped file), the KV cache, and the forward pass over a batch of tokens or embeddings.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/thread_pool.hpp"
+
+namespace omni::gguf { class File; }
+
+namespace omni::models {
+
+enum class RopeScaling { none, linear, yarn };
+
+struct LlamaHParams {
+  std::string arch;            // "llama", "qwen2" or "qwen3"
+  int n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+  int n_ctx_train = 0;
+  int n_rot = 0;               // rotated dimensions per head (rope.dimension_count)
+  float rms_eps = 1e-6f;
+  float rope_base = 10000.0f;
+  bool rope_neox = false;      // qwen2/qwen3: pairs (i, i + n_rot/2); llama: (2i, 2i+1)
+  RopeScaling rope_scaling = RopeScaling::none;
+  float rope_freq_scale = 1.0f;  // 1 / scaling factor
+  int n_ctx_orig = 0;            // YaRN: original training context
+  float yarn_ext_factor = 0.0f, yarn_attn_factor = 1.0f, yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;
+};
+
+// A 2-D weight [n_out rows of n_in] in the mapping (rows contiguous, row_bytes(type, n_in) each).
+struct LlamaWeight {
+  const void* data = nullptr;
+  DType type = DType::f32;
+  int64_t n_in = 0, n_out = 0;
+  size_t bytes() const { return row_bytes(type, n_in) * size_t(n_out); }
+};
+
+struct LlamaLayer {
+  LlamaWeight wq, wk, wv, wo, w_gate, w_up, w_down;
+  std::vector<float> attn_norm, ffn_norm;  // [n_embd]
+  std::vector<float> bq, bk, bv;           // biases (qwen2; empty when absent)
+  std::vector<float> q_norm, k_norm;       // [head_dim] (qwen3; empty when absent)
+};
+
+// KV cache: K and V as [n_layer][n_head_kv][n_ctx][head_dim] in `type` (f16 default, or f32),
+// so one head's keys for slots [0, n) are contiguous.
+class LlamaKvCache {
+ public:
+  LlamaKvCache(const LlamaHParams& hp, int n_ctx, DType type);
+  int n_ctx() const { return n_ctx_; }
+  DType type() const { return type_; }
+  size_t bytes() const { return k_.size() + v_.size(); }
+  uint8_t* k(int layer, int head, int slot) { return k_.data() + offset(layer, head, slot); }
+  uint8_t* v(int layer, int head, int slot) { return v_.data() + offset(layer, head, slot); }
+  // Moves slots [src, src + n) to [dst, dst + n) in every layer and head (context shift).
+  void move_slots(int src, int dst, int n);
+
+ private:
+  size_t offset(int layer, int head, int slot) const {
+    return ((size_t(layer) * size_t(n_head_kv_) + size_t(head)) * size_t(n_ctx_) + size_t(slot)) * row_;
+  }
+  int n_ctx_, n_head_kv_;
+  DType type_;
+  size_t row_;  // bytes of one head_dim row
+  std::vector<uint8_t> k_, v_;
+};
+
+// One forward call: n_tokens inputs occupying KV slots [first_slot, first_slot + n_tokens); input i
+// attends to slots [0, first_slot + i].
+struct LlamaBatch {
+  int n_tokens = 0;
+  const int32_t* tokens = nullptr;  // [n_tokens]; an entry < 0 takes the next row of embd instead
+  const float* embd = nullptr;      // [count of entries < 0, n_embd] precomputed input embeddings
+  const int32_t* pos = nullptr;     // [n_tokens] RoPE positions; null: the slot index
+  int first_slot = 0;
+  bool all_logits = false;          // logits for every input [n_tokens, n_vocab]; else only the last
+};
+
+// Scratch buffers of a session, sized once for its batch and context (no allocation per token).
+class LlamaWorkspace {
+ public:
+  LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, int n_threads);
+  int n_batch() const { return n_batch_; }
+
+ private:
+  friend class LlamaModel;
+  int n_batch_, n_ctx_, n_threads_;
+  std::vector<float> x, xn, q, k, v, attn, gate, up, out_in;
+  std::vector<float> rope_cos, rope_sin;   // [n_batch, n_rot/2]
+  std::vector<float> att_k, att_v, att_s;  // per thread: [n_ctx, head_dim] x2, [n_ctx]
+};
+
+class LlamaModel {
+ public:
+  // Reads hyper-parameters and weights; `file` must outlive the model. Throws omni::Error naming an
+  // unknown architecture, a missing tensor, a wrong shape or type, or a vocabulary mismatch.
+  static LlamaModel load(const gguf::File& file);
+  static bool supports_architecture(const std::string& arch);
+
+  const LlamaHParams& hparams() const { return hp_; }
+  // Bytes of weights read for one decoded token (every layer matrix and the output head).
+  size_t weight_bytes_per_token() const;
+
+  // Runs the batch, writes its K/V into the cache, and writes logits (see LlamaBatch::all_logits).
+  // batch.n_tokens must not exceed ws.n_batch(); slots must fit in the cache.
+  void forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, const LlamaBatch& batch,
+               float* logits) const;
+
+ private:
+  void attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, int layer, int n_tokens,
+                 int first_slot) const;
+  void rope_tables(LlamaWorkspace& ws, const LlamaBatch& batch) const;
+
+  LlamaHParams hp_;
+  LlamaWeight tok_embd_, output_;
+  std::vector<float> output_norm_;
+  std::vector<float> rope_freqs_;  // [n_rot/2] divisors (Llama-3.1 rope_freqs), empty when absent
+  std::vector<LlamaLayer> layers_;
+};
+
+}  // namespace omni::models
