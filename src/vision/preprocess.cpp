@@ -2,6 +2,7 @@
 #include "vision/preprocess.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "omni/error.hpp"
@@ -106,12 +107,37 @@ Image crop(const Image& img, int x, int y, int width, int height) {
   return out;
 }
 
+// The decimal constant a float32 mean/std was written from, as a double: files store float32, the
+// models define decimal constants (CLIP's 0.48145466 ...). Well-known constants are recognised
+// exactly; anything else is read back from its shortest round-trip decimal form.
+static double decimal_of(float f) {
+  static constexpr double kKnown[] = {
+      0.48145466, 0.4578275, 0.40821073, 0.26862954, 0.26130258, 0.27577711,  // OpenAI CLIP
+      0.485, 0.456, 0.406, 0.229, 0.224, 0.225,                                // ImageNet
+  };
+  for (double k : kKnown)
+    if (float(k) == f) return k;
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, f);
+  double d = f;
+  std::from_chars(buf, res.ptr, d);
+  return d;
+}
+
 PixelImage normalize(const Image& img, const std::array<float, 3>& mean, const std::array<float, 3>& std) {
   PixelImage out{img.width, img.height, std::vector<float>(size_t(img.width) * img.height * 3)};
   const size_t plane = size_t(img.width) * img.height;
+  double m[3], s[3];
+  for (int c = 0; c < 3; ++c) {
+    m[c] = decimal_of(mean[c]);
+    s[c] = decimal_of(std[c]);
+  }
+  // 256 possible values per channel: compute each once in double, round once to float.
+  float lut[3][256];
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) lut[c][v] = float((v / 255.0 - m[c]) / s[c]);
   for (size_t p = 0; p < plane; ++p)
-    for (int c = 0; c < 3; ++c)  // in double, as the float64 references do, then rounded once
-      out.planar[c * plane + p] = float((img.rgb[p * 3 + c] / 255.0 - double(mean[c])) / double(std[c]));
+    for (int c = 0; c < 3; ++c) out.planar[c * plane + p] = lut[c][img.rgb[p * 3 + c]];
   return out;
 }
 

@@ -36,7 +36,10 @@ TEST_P(MmprojGolden, PixelsAndEmbeddingsMatchReference) {
   EXPECT_EQ(ref_px.shape[2], px.width);
   ASSERT_EQ(ref_px.data.size(), px.planar.size());
   size_t mismatches = 0;
-  for (size_t i = 0; i < px.planar.size(); ++i) mismatches += px.planar[i] != ref_px.data[i];
+  for (size_t i = 0; i < px.planar.size(); ++i) {
+    if (px.planar[i] != ref_px.data[i] && mismatches < 3) std::printf("pixel %zu: ours %.9g ref %.9g\n", i, px.planar[i], ref_px.data[i]);
+    mismatches += px.planar[i] != ref_px.data[i];
+  }
   EXPECT_EQ(mismatches, 0u) << "normalised pixels must match exactly";
 
   ThreadPool pool(2);
