@@ -65,39 +65,37 @@ void attention(ThreadPool& pool, const float* q, const float* k, const float* v,
   std::vector<int64_t> bounds = window_starts.empty() ? std::vector<int64_t>{0} : window_starts;
   bounds.push_back(n_pos);
   const float scale = 1.0f / std::sqrt(float(head_dim));
-  // One task per (head, window); each works on private buffers.
-  const int64_t n_win = int64_t(bounds.size()) - 1;
-  pool.parallel_for(n_head * n_win, 1, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> scores;
-    std::vector<float> acc(static_cast<size_t>(head_dim));
-    for (int64_t task = begin; task < end; ++task) {
-      const int h = int(task / n_win);
-      const int64_t w0 = bounds[size_t(task % n_win)], w1 = bounds[size_t(task % n_win) + 1];
-      const int64_t len = w1 - w0;
-      scores.resize(size_t(len));
-      for (int64_t i = w0; i < w1; ++i) {
-        const float* qi = q + i * width + int64_t(h) * head_dim;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < len; ++j) {
-          const float* kj = k + (w0 + j) * width + int64_t(h) * head_dim;
-          float s = 0;
-          for (int d = 0; d < head_dim; ++d) s += qi[d] * kj[d];
-          scores[size_t(j)] = s * scale;
-          mx = std::max(mx, scores[size_t(j)]);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < len; ++j) sum += (scores[size_t(j)] = std::exp(scores[size_t(j)] - mx));
-        const float inv = float(1.0 / sum);
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t j = 0; j < len; ++j) {
-          const float p = scores[size_t(j)] * inv;
-          const float* vj = v + (w0 + j) * width + int64_t(h) * head_dim;
-          for (int d = 0; d < head_dim; ++d) acc[size_t(d)] += p * vj[d];
-        }
-        std::copy(acc.begin(), acc.end(), out + i * width + int64_t(h) * head_dim);
+  int64_t max_len = 0;
+  for (size_t w = 0; w + 1 < bounds.size(); ++w) max_len = std::max(max_len, bounds[w + 1] - bounds[w]);
+  // Per (window, head): S = Q_h K_hᵀ and O = P V_h as two GEMMs on the kernel path.
+  std::vector<float> qh(size_t(max_len * head_dim)), kh(qh.size()), vt(qh.size()), oh(qh.size());
+  std::vector<float> scores(size_t(max_len * max_len));
+  for (size_t w = 0; w + 1 < bounds.size(); ++w) {
+    const int64_t w0 = bounds[w], len = bounds[w + 1] - w0;
+    for (int h = 0; h < n_head; ++h) {
+      const int64_t off = int64_t(h) * head_dim;
+      for (int64_t i = 0; i < len; ++i) {
+        const int64_t row = (w0 + i) * width + off;
+        std::copy_n(q + row, head_dim, &qh[size_t(i * head_dim)]);
+        std::copy_n(k + row, head_dim, &kh[size_t(i * head_dim)]);
+        for (int d = 0; d < head_dim; ++d) vt[size_t(d * len + i)] = v[row + d];  // [head_dim, len]
       }
+      kernels::matmul(pool, DType::f32, kh.data(), len, head_dim, qh.data(), len, scores.data());  // [len, len]
+      pool.parallel_for(len, 16, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          float* r = &scores[size_t(i * len)];
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < len; ++j) mx = std::max(mx, r[j] * scale);
+          double sum = 0;
+          for (int64_t j = 0; j < len; ++j) sum += (r[j] = std::exp(r[j] * scale - mx));
+          const float inv = float(1.0 / sum);
+          for (int64_t j = 0; j < len; ++j) r[j] *= inv;
+        }
+      });
+      kernels::matmul(pool, DType::f32, vt.data(), head_dim, len, scores.data(), len, oh.data());  // [len, head_dim]
+      for (int64_t i = 0; i < len; ++i) std::copy_n(&oh[size_t(i * head_dim)], head_dim, out + (w0 + i) * width + off);
     }
-  });
+  }
 }
 
 std::vector<float> im2patches(const float* planar, int width, int height, int patch) {
