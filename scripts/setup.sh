@@ -28,8 +28,17 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# Debian 12's own npm (9.2) aborts with "Exit handler never called" after installs that run
+# postinstall scripts (esbuild); npm 10 from the npm registry runs on Debian's Node 18 and does not.
+npm_major=$(npm --version 2>/dev/null | cut -d. -f1)
+if [ -n "$npm_major" ] && [ "$npm_major" -lt 10 ]; then
+  echo "setup: npm $(npm --version) is too old, installing npm 10 from the npm registry"
+  npm install -g npm@10 --no-audit --no-fund --loglevel=error
+  hash -r
+fi
+
 # npm packages for the web console and node tests (only where their package.json exists).
-for dir in web tests/node; do
+for dir in web tests/node tests/browser; do
   if [ -f "$dir/package.json" ]; then
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
       echo "setup: npm install in $dir"

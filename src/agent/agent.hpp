@@ -15,7 +15,7 @@
 namespace omni::agent {
 
 class EpisodeStore;
-class Tier1Backend;  // tier1.hpp: a local engine or a remote OpenAI-compatible server
+class Tier1Backend;  // tier1.hpp (RemoteTier1) / local_tier1.hpp (LocalTier1: the in-process engine)
 
 // One turn of the conversation.
 struct ActRequest {
@@ -34,7 +34,7 @@ struct ActRequest {
 struct ActResult {
   nlohmann::json action;            // {"action":"name", ...args}; null when nothing matched
   std::string action_name;          // "" when nothing matched
-  std::string tier;                 // "0", "1", or "" when nothing matched
+  std::string tier;                 // "0", "1", "confirm" (a yes/no turn), or "" when nothing matched
   double confidence = 0.0;          // 0..1
   std::string matched_template;     // tier 0: the template text that matched
   std::string raw_model_output;     // tier 1: what the model produced

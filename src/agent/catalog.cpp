@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/text_normalize.hpp"
 #include "omni/error.hpp"
 #include "runtime/grammar/schema_validate.hpp"
 
@@ -239,7 +240,16 @@ std::string Catalog::render_reply(const json& action, bool zh) const {
         std::string key = tpl.substr(i + 1, j - i - 1);
         if (action.contains(key)) {
           std::string v = scalar_text(action[key]);
-          for (char& ch : v) if (ch == '_') ch = ' ';
+          bool localized = false;
+          if (zh)  // a Chinese phrase for the value from the slot lists ("current_table" -> "表格")
+            for (const auto& [name, list] : lists_) {
+              for (const auto& sv : list.values)
+                if (sv.value == action[key])
+                  for (const auto& p : sv.phrases)
+                    if (!localized && has_cjk(p)) { v = p; localized = true; }
+              if (localized) break;
+            }
+          if (!localized) for (char& ch : v) if (ch == '_') ch = ' ';
           out += v;
         }
         i = j + 1;

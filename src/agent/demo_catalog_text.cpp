@@ -1,6 +1,6 @@
 // The built-in demo catalog: a byte-for-byte copy of catalogs/demo.yaml, so `omni` works from any
-// path without its source tree (test_agent checks the copy is current; regenerate with the command
-// printed by that test).
+// path without its source tree. Regenerate with: python3 src/agent/embed_demo_catalog.py
+// (test_agent fails when the copy is stale).
 #include "agent/catalog.hpp"
 
 namespace omni::agent {
@@ -98,7 +98,7 @@ actions:
         brightness: {type: integer, minimum: 0, maximum: 100}
     templates:
       - "(turn|switch) {state:onoff} [the] [{room}] (light|lights|lamp|lamps)"
-      - "(turn|switch) [the] [{room}] (light|lights) {state:onoff}"
+      - "(turn|switch) [the] [{room}] (light|lights|lamp|lamps) {state:onoff}"
       - "[{room}] (light|lights) {state:onoff}"
       - {text: "(set|make|change|turn) [the] [{room}] (light|lights) [to] {color}", set: {state: "on"}}
       - {text: "(set|dim|change) [the] [{room}] (light|lights) [brightness] to {brightness:number} [percent]", set: {state: "on"}}
@@ -171,7 +171,7 @@ actions:
       properties:
         duration: {type: integer, minimum: 1, maximum: 86400}
         unit: {enum: [seconds, minutes, hours]}
-        label: {type: string, maxLength: 40}
+        label: {type: string, minLength: 1}
       required: [duration, unit]
     templates:
       - "(set|start|create|make) [a|an] timer (for|of) {duration:number} {unit:time_unit}"
@@ -191,7 +191,7 @@ actions:
       type: object
       properties:
         target: {enum: [current_table, current_document, current_image, current_screen, current_link]}
-        recipient: {type: string, minLength: 1, maxLength: 40}
+        recipient: {type: string, minLength: 1}
       required: [target, recipient]
     templates:
       - "(share|send|forward|email|mail) [this|that|the|my] {target:share_target} (with|to) {recipient:text}"
@@ -234,16 +234,16 @@ actions:
           oneOf:
             - {enum: [window, door, corner, centre, left_of_sofa, right_of_sofa, wall]}
             - type: object
-              properties: {x: {type: number, minimum: -10, maximum: 10}, z: {type: number, minimum: -10, maximum: 10}}
+              properties: {x: {type: number}, z: {type: number}}
               required: [x, z]
               additionalProperties: false
       required: [type]
     templates:
       - "(put|place|add|set|drop|i need) (a|an|one|another) [{style}] [style] {type:furniture} [{style} style] [in {style} style]"
-      - "(put|place|add|set|drop) (a|an|one|another) [{style}] [style] {type:furniture} [{style} style] (by|near|next to|beside|at|in|into|to|against|on) [the] {position:anchor}"
+      - "(put|place|add|set|drop) (a|an|one|another) [{style}] [style] {type:furniture} [{style} style] [in {style} style] (by|near|next to|beside|at|in|into|to|against|on) [the] {position:anchor}"
       - "(put|place|add|set|drop) (a|an|one|another) [{style}] [style] {type:furniture} (at|to) [position|x] {position.x:number} [and|z] {position.z:number}"
       - "(add|put|place) (a|an|one) {style} style {type:furniture} [(by|near|next to|at|in) [the] {position:anchor}]"
-      - "(can i have|i want|give me|lets have|let's have|let us add) (a|an|one) [{style}] {type:furniture} [(by|near|next to|at|in) [the] {position:anchor}]"
+      - "(can i have|i want|give me|lets have|let's have|let us add) (a|an|one) [{style}] [style] {type:furniture} [(by|near|next to|at|in) [the] {position:anchor}]"
       - "(在|往){position:anchor}(放|摆|加|添|放置|添加|摆放)[一个|一张|一把|一盏|一盆|一块|个|张|把][{style}][风格|风|式][的]{type:furniture}"
       - "(放|摆|加|添|放置|添加|摆放)[一个|一张|一把|一盏|一盆|一块|个|张|把][{style}][风格|风|式][的]{type:furniture}[(在|到){position:anchor}]"
       - "(来|要)(一个|一张|一把|一盏|一盆|个|张|把)[{style}][风格|风|式][的]{type:furniture}"
@@ -263,7 +263,7 @@ actions:
           oneOf:
             - {enum: [window, door, corner, centre, left_of_sofa, right_of_sofa, wall]}
             - type: object
-              properties: {x: {type: number, minimum: -10, maximum: 10}, z: {type: number, minimum: -10, maximum: 10}}
+              properties: {x: {type: number}, z: {type: number}}
               required: [x, z]
               additionalProperties: false
       required: [type, position]
@@ -286,7 +286,7 @@ actions:
       - "(remove|delete|take away|take out|get rid of|throw away|throw out) the {type:furniture}"
       - "(remove|delete) [a|an|one] {type:furniture}"
       - "(删除|删掉|去掉|移除|拿走|扔掉|撤掉)[那个|这个|那张|这张|那把|这把|一个][的]{type:furniture}"
-      - "把{type:furniture}(删除|删掉|去掉|移除|拿走|扔掉|撤掉)"
+      - "把[那个|这个|那张|这张|那把|这把]{type:furniture}(删除|删掉|去掉|移除|拿走|扔掉|撤掉)"
       - "不要{type:furniture}"
     executor: {type: scene}
     reply: "Removed the {type}."
@@ -336,7 +336,7 @@ actions:
         preset: {enum: [top, front, corner, window]}
       required: [preset]
     templates:
-      - "(show|switch to|go to|change to|give me|use) [the|a] {preset:view} (view|camera|angle|perspective)"
+      - "(show|show me|switch to|go to|change to|give me|use) [the|a] {preset:view} (view|camera|angle|perspective)"
       - "(view|look) (from|at) [the] {preset:view}"
       - "(切换到|切到|换到|显示|切换成|换成){preset:view}(视角|视图|角度|镜头)"
       - "从{preset:view}(看|看看|观察)"
@@ -360,7 +360,7 @@ actions:
     parameters:
       type: object
       properties:
-        text: {type: string, minLength: 1, maxLength: 200}
+        text: {type: string, minLength: 1}
       required: [text]
     executor: {type: log}
     reply: "{text}"

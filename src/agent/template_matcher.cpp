@@ -31,7 +31,7 @@ struct Node {
   enum Kind { seq, alt, opt, lit, slot } kind = seq;
   std::vector<Node> kids;
   int token = -1;  // lit
-  int slot = -1;   // slot
+  int slot_index = -1;   // slot
 };
 
 struct Slot {
@@ -181,7 +181,7 @@ struct TemplateMatcher::Impl {
       }
       Node n;
       n.kind = Node::slot;
-      n.slot = static_cast<int>(tpl->slots.size());
+      n.slot_index = static_cast<int>(tpl->slots.size());
       tpl->slots.push_back(std::move(slot));
       return n;
     }
@@ -217,7 +217,7 @@ struct TemplateMatcher::Impl {
     };
     switch (n.kind) {
       case Node::lit: t.states[from].push_back({Edge::lit, to, n.token}); break;
-      case Node::slot: t.states[from].push_back({Edge::slot, to, n.slot}); break;
+      case Node::slot: t.states[from].push_back({Edge::slot, to, n.slot_index}); break;
       case Node::opt:
         t.states[from].push_back({Edge::eps, to, 0});
         build(t, n.kids[0], from, to);

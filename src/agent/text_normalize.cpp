@@ -122,12 +122,9 @@ std::vector<WordToken> normalize_utterance(const std::string& text) {
     if (alpha || digit || (cp >= 0xC0 && cp < 0x2000 && cp != 0xD7 && cp != 0xF7)) {
       if (in_word && !cur.text.empty()) {
         // split letters from digits ("22c" -> "22" "c")
-        bool prev_digit = std::isdigit(static_cast<unsigned char>(cur.text.back())) != 0;
-        if (prev_digit != digit && !(digit && cur.text == "-")) {
-          size_t b = cur.begin;
-          (void)b;
-          flush();
-        }
+        const char last = cur.text.back();
+        bool prev_digit = std::isdigit(static_cast<unsigned char>(last)) != 0 || last == '.' || last == '-';
+        if (prev_digit != digit) flush();
       }
       if (!in_word) { in_word = true; cur.begin = i; }
       if (cp < 0x80) cur.text += static_cast<char>(std::tolower(static_cast<int>(cp)));

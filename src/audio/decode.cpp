@@ -50,8 +50,24 @@ void check_rate(int rate, const std::string& what) {
          "..", kMaxRate, " Hz");
 }
 
-void put_u32(std::vector<uint8_t>& b, uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i))); }
-void put_u16(std::vector<uint8_t>& b, uint16_t v) { b.push_back(uint8_t(v)); b.push_back(uint8_t(v >> 8)); }
+
+// RIFF/WAVE: libsndfile silently shortens a data chunk that runs past the end of the file; a
+// truncated upload should be an error instead.
+void check_riff_truncation(const uint8_t* p, size_t n, const std::string& what) {
+  if (n < 12 || std::memcmp(p, "RIFF", 4) != 0 || std::memcmp(p + 8, "WAVE", 4) != 0) return;
+  size_t pos = 12;
+  while (pos + 8 <= n) {
+    uint32_t len;
+    std::memcpy(&len, p + pos + 4, 4);
+    if (std::memcmp(p + pos, "data", 4) == 0) {
+      if (len != 0xffffffffu && len != 0 && pos + 8 + size_t(len) > n)
+        fail(ErrorCode::invalid_file, what, ": truncated WAV: the data chunk declares ", len, " bytes but only ",
+             n - pos - 8, " are present");
+      return;
+    }
+    pos += 8 + size_t(len) + (len & 1);
+  }
+}
 
 }  // namespace
 
@@ -59,6 +75,7 @@ DecodedAudio decode_audio_native(const void* data, size_t n_bytes, const AudioLi
   if (n_bytes == 0) fail(ErrorCode::invalid_file, what, ": empty input (0 bytes)");
   if (n_bytes > limits.max_bytes)
     fail(ErrorCode::too_large, what, ": ", n_bytes, " bytes is over the limit of ", limits.max_bytes, " bytes");
+  check_riff_truncation(static_cast<const uint8_t*>(data), n_bytes, what);
   MemoryReader reader{static_cast<const uint8_t*>(data), sf_count_t(n_bytes), 0};
   SF_VIRTUAL_IO io{mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell};
   SF_INFO info{};
@@ -169,22 +186,24 @@ std::vector<float> decode_pcm16(const void* data, size_t n_bytes, int sample_rat
 }
 
 std::vector<uint8_t> encode_wav_pcm16(const std::vector<int16_t>& pcm, int sample_rate) {
-  std::vector<uint8_t> b;
   const uint32_t data_bytes = uint32_t(pcm.size() * 2);
-  b.reserve(44 + data_bytes);
-  b.insert(b.end(), {'R', 'I', 'F', 'F'});
-  put_u32(b, 36 + data_bytes);
-  b.insert(b.end(), {'W', 'A', 'V', 'E', 'f', 'm', 't', ' '});
-  put_u32(b, 16);
-  put_u16(b, 1);  // PCM
-  put_u16(b, 1);  // mono
-  put_u32(b, uint32_t(sample_rate));
-  put_u32(b, uint32_t(sample_rate) * 2);
-  put_u16(b, 2);
-  put_u16(b, 16);
-  b.insert(b.end(), {'d', 'a', 't', 'a'});
-  put_u32(b, data_bytes);
-  for (int16_t s : pcm) put_u16(b, uint16_t(s));
+  std::vector<uint8_t> b(44 + size_t(data_bytes));
+  uint8_t* p = b.data();
+  auto u32 = [&](size_t at, uint32_t v) { for (int i = 0; i < 4; ++i) p[at + size_t(i)] = uint8_t(v >> (8 * i)); };
+  auto u16 = [&](size_t at, uint16_t v) { p[at] = uint8_t(v); p[at + 1] = uint8_t(v >> 8); };
+  std::memcpy(p, "RIFF", 4);
+  u32(4, 36 + data_bytes);
+  std::memcpy(p + 8, "WAVEfmt ", 8);
+  u32(16, 16);
+  u16(20, 1);  // PCM
+  u16(22, 1);  // mono
+  u32(24, uint32_t(sample_rate));
+  u32(28, uint32_t(sample_rate) * 2);
+  u16(32, 2);
+  u16(34, 16);
+  std::memcpy(p + 36, "data", 4);
+  u32(40, data_bytes);
+  for (size_t i = 0; i < pcm.size(); ++i) u16(44 + 2 * i, uint16_t(pcm[i]));
   return b;
 }
 

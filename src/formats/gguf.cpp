@@ -14,7 +14,7 @@ namespace {
 
 constexpr uint64_t kMaxStringBytes = uint64_t(1) << 30;   // ggml's limit for one string
 constexpr uint64_t kMaxArrayCount = uint64_t(1) << 30;    // ggml's limit for one array
-constexpr uint64_t kMaxTotalArrayElems = uint64_t(1) << 25;  // Omni's memory guard (all arrays)
+constexpr uint64_t kMaxTotalArrayElems = uint64_t(1) << 23;  // Omni's memory guard (all arrays)
 constexpr uint64_t kMaxTensorName = 63;                   // GGML_MAX_NAME - 1
 
 // Fixed encoded size of a scalar value type; 0 for string/array.
@@ -311,7 +311,7 @@ void Reader::parse(File& f) {
 
   // 5: key/value pairs
   uint64_t total_elems = 0;
-  f.kv_.reserve(size_t(n_kv));
+  f.kv_.reserve(size_t(std::min<int64_t>(n_kv, 4096)));  // counts are only bounded by the file size
   for (int64_t i = 0; i < n_kv; ++i) {
     const uint64_t key_at = pos_;
     std::string key = read_string("metadata key");
@@ -334,7 +334,7 @@ void Reader::parse(File& f) {
   }
 
   // 7: tensor infos
-  f.tensors_.reserve(size_t(n_tensors));
+  f.tensors_.reserve(size_t(std::min<int64_t>(n_tensors, 4096)));
   std::map<std::string, size_t> c_names;  // names compared as C strings, as ggml does
   for (int64_t i = 0; i < n_tensors; ++i) {
     const uint64_t at = pos_;

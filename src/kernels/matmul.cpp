@@ -37,6 +37,7 @@ void gemm_f32_scalar(int64_t k, const float* a, int64_t lda, int n_rows, const f
 constexpr int64_t kRowBlock = 32;   // weight rows dequantized per task in the f32 GEMM path
 constexpr int64_t kKChunk = 1024;   // k elements per pass (keeps the micro-kernel operands in L1)
 constexpr int64_t kQRowBlock = 16;  // weight rows per task in the quantized GEMM path
+constexpr size_t kQTokenBytes = 192 << 10;  // packed activation bytes per token block (L2-resident)
 
 void check_args(DType wt, int64_t n_out, int64_t k, int64_t n_tokens) {
   const auto tr = dtype_traits(static_cast<uint32_t>(wt));
@@ -77,9 +78,12 @@ void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* 
     // Matrix x vector: stream every weight row once; rows split in contiguous chunks.
     const VecDotFn vd = kt.vec_dot[wid];
     const int64_t grain = std::max<int64_t>(1, int64_t(65536 / std::max<size_t>(1, w_row)));
+    const MatvecFn mv = kt.matvec[wid];
     pool.parallel_for(n_out, grain, [&](int64_t b, int64_t e, int) {
       const uint8_t* a = act.data();
-      if (vd) {
+      if (mv) {
+        mv(k, wb + size_t(b) * w_row, w_row, e - b, a, y + b);
+      } else if (vd) {
         for (int64_t o = b; o < e; ++o) y[o] = vd(k, wb + size_t(o) * w_row, a);
       } else {
         for (int64_t o = b; o < e; ++o) y[o] = ref::vec_dot(wt, k, wb + size_t(o) * w_row, a);
@@ -88,19 +92,31 @@ void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* 
     return;
   }
 
-  if (const GemmQFn gq = kt.gemm_q[wid]) {
-    // Quantized tiles: each task owns kQRowBlock weight rows and walks all tokens in groups.
-    const int R = 4, T = 4;  // GemmQFn tile limits
+  if (const GemmQ& gq = kt.gemm_q[wid]; gq.tile) {
+    // Quantized tiles: tokens packed once; each task owns kQRowBlock weight rows, and each group of
+    // 4 rows runs against every token (weights stay in L1, packed tokens stream from L2).
+    const size_t p_row = gq.packed_bytes(k);
+    std::vector<uint8_t> packed(p_row * size_t(n_tokens));
+    pool.parallel_for(n_tokens, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) gq.pack(act.data() + t * a_row, k, packed.data() + size_t(t) * p_row);
+    });
+    const size_t s_bytes = gq.scratch_bytes(k);
+    std::vector<std::vector<uint8_t>> scratch(size_t(pool.n_threads()));
     const int64_t n_tasks = (n_out + kQRowBlock - 1) / kQRowBlock;
-    pool.parallel_for(n_tasks, 1, [&](int64_t tb, int64_t te, int) {
+    // Tokens in blocks whose packed activations stay in L2 while the task's rows walk over them.
+    const int64_t tok_block = std::max<int64_t>(4, int64_t(kQTokenBytes / p_row) / 4 * 4);
+    pool.parallel_for(n_tasks, 1, [&](int64_t tb, int64_t te, int thread) {
+      std::vector<uint8_t>& sc = scratch[size_t(thread)];
+      sc.resize(s_bytes + 64);
+      void* sp = sc.data() + (64 - reinterpret_cast<uintptr_t>(sc.data()) % 64) % 64;
       for (int64_t task = tb; task < te; ++task) {
         const int64_t r0 = task * kQRowBlock, r1 = std::min(n_out, r0 + kQRowBlock);
-        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
-          const int nt = int(std::min<int64_t>(T, n_tokens - t0));
-          for (int64_t r = r0; r < r1; r += R) {
-            const int nr = int(std::min<int64_t>(R, r1 - r));
-            gq(k, wb + size_t(r) * w_row, w_row, nr, act.data() + size_t(t0) * a_row, a_row, nt, y + t0 * n_out + r,
-               n_out);
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += tok_block) {
+          const int nt = int(std::min<int64_t>(tok_block, n_tokens - t0));
+          for (int64_t r = r0; r < r1; r += 4) {
+            const int nr = int(std::min<int64_t>(4, r1 - r));
+            gq.tile(k, wb + size_t(r) * w_row, w_row, nr, packed.data() + size_t(t0) * p_row, p_row, nt,
+                    y + t0 * n_out + r, n_out, sp);
           }
         }
       }

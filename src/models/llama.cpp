@@ -14,6 +14,35 @@ namespace omni::models {
 
 namespace {
 
+// Hot loops of attention and the FFN are compiled for several x86 levels and chosen at load time
+// by the compiler's function multi-versioning (portable C++, no intrinsics).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define OMNI_MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define OMNI_MULTIVERSION
+#endif
+
+// exp(x) for x <= 88: 2^(x log2 e) split into an integer power (exponent bits) and a degree-6
+// polynomial on [-0.5, 0.5] (relative error ~2e-7). Branch-free, so loops over it vectorise.
+inline float exp_approx(float x) {
+  x = std::max(x, -87.0f);
+  x = std::min(x, 88.0f);
+  const float t = x * 1.44269504089f;
+  const float r = (t + 12582912.0f) - 12582912.0f;  // round to nearest integer
+  const float f = t - r;
+  float p = 1.5403530e-4f;
+  p = p * f + 1.3333558e-3f;
+  p = p * f + 9.6181291e-3f;
+  p = p * f + 5.5504109e-2f;
+  p = p * f + 2.4022651e-1f;
+  p = p * f + 6.9314718e-1f;
+  p = p * f + 1.0f;
+  const int32_t e = (int32_t(r) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, 4);
+  return p * scale;
+}
+
 // Dot product with independent partial sums so the compiler can vectorise it.
 inline float dot(const float* a, const float* b, int n) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -107,13 +136,17 @@ LlamaWorkspace::LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, i
   attn.resize(nb * hp.n_head * hd);
   k.resize(nb * hp.n_head_kv * hd);
   v.resize(nb * hp.n_head_kv * hd);
-  gate.resize(nb * hp.n_ff);
-  up.resize(nb * hp.n_ff);
+  gate.resize(size_t(std::min(n_batch, kFfnChunk)) * hp.n_ff);
+  up.resize(gate.size());
   rope_cos.resize(nb * size_t(std::max(1, hp.n_rot / 2)));
   rope_sin.resize(rope_cos.size());
-  att_k.resize(size_t(n_threads) * size_t(n_ctx) * hd);
+  const size_t nt = size_t(n_threads), states = size_t(kQueryChunk) * size_t(hp.n_head);
+  att_k.resize(nt * kKeyBlock * hd);
   att_v.resize(att_k.size());
-  att_s.resize(size_t(n_threads) * size_t(n_ctx));
+  att_s.resize(nt * kKeyBlock);
+  att_m.resize(nt * states);
+  att_l.resize(nt * states);
+  att_o.resize(nt * states * hd);
 }
 
 // ---------------------------------------------------------------- loading
@@ -265,6 +298,35 @@ inline void apply_rope(float* x, const float* c, const float* s, int n_rot, bool
   }
 }
 
+// Folds keys/values [n, hd] into one query's online-softmax state (running max m, sum l, output o).
+OMNI_MULTIVERSION void attend_block(const float* q, const float* kf, const float* vf, int n, int hd, float scale,
+                                    float* sc, float& m, float& l, float* o) {
+  float mx = m;
+  for (int j = 0; j < n; ++j) {
+    sc[j] = dot(q, kf + size_t(j) * hd, hd) * scale;
+    mx = std::max(mx, sc[j]);
+  }
+  const float rescale = m == -INFINITY ? 0.0f : exp_approx(m - mx);
+  for (int d = 0; d < hd; ++d) o[d] *= rescale;
+  float sum = 0;
+  for (int j = 0; j < n; ++j) {
+    sc[j] = exp_approx(sc[j] - mx);
+    sum += sc[j];
+  }
+  for (int j = 0; j < n; ++j) {
+    const float p = sc[j];
+    const float* vr = vf + size_t(j) * hd;
+    for (int d = 0; d < hd; ++d) o[d] += p * vr[d];
+  }
+  m = mx;
+  l = l * rescale + sum;
+}
+
+// gate <- silu(gate) * up over n elements.
+OMNI_MULTIVERSION void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + exp_approx(-gate[i])) * up[i];
+}
+
 void add_bias(float* y, const std::vector<float>& b, int n_tokens) {
   if (b.empty()) return;
   const size_t n = b.size();
@@ -279,54 +341,57 @@ void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace
   const int hd = hp_.head_dim, H = hp_.n_head, HKV = hp_.n_head_kv, group = H / HKV;
   const float scale = 1.0f / std::sqrt(float(hd));
   const DType kv_type = cache.type();
-  // Tasks: decode splits by query head (more parallelism); a batch by (kv head, token chunk).
-  const bool decode = n_tokens == 1;
-  const int chunk = 16;
-  const int n_chunks = decode ? 1 : (n_tokens + chunk - 1) / chunk;
-  const int64_t n_tasks = decode ? H : int64_t(HKV) * n_chunks;
-  pool.parallel_for(n_tasks, 1, [&](int64_t begin, int64_t end, int thread) {
-    float* kf = ws.att_k.data() + size_t(thread) * size_t(ws.n_ctx_) * hd;
-    float* vf = ws.att_v.data() + size_t(thread) * size_t(ws.n_ctx_) * hd;
-    float* sc = ws.att_s.data() + size_t(thread) * size_t(ws.n_ctx_);
+  // Tasks: (kv head, chunk of queries). Keys/values are converted to f32 a block at a time and
+  // folded in with an online softmax, so scratch stays small whatever the context length.
+  constexpr int KB = LlamaWorkspace::kKeyBlock, chunk = LlamaWorkspace::kQueryChunk;
+  const int n_chunks = (n_tokens + chunk - 1) / chunk;
+  const int64_t n_tasks = int64_t(HKV) * n_chunks;
+  auto run_tasks = [&](int64_t begin, int64_t end, int thread) {
+    const size_t states = size_t(chunk) * size_t(H);
+    float* kf = ws.att_k.data() + size_t(thread) * KB * hd;
+    float* vf = ws.att_v.data() + size_t(thread) * KB * hd;
+    float* sc = ws.att_s.data() + size_t(thread) * KB;
+    float* m = ws.att_m.data() + size_t(thread) * states;
+    float* l = ws.att_l.data() + size_t(thread) * states;
+    float* o = ws.att_o.data() + size_t(thread) * states * hd;
     for (int64_t task = begin; task < end; ++task) {
-      int kvh, h0, h1, t0, t1;
-      if (decode) {
-        h0 = int(task); h1 = h0 + 1; kvh = h0 / group; t0 = 0; t1 = 1;
-      } else {
-        kvh = int(task / n_chunks);
-        h0 = kvh * group; h1 = h0 + group;
-        t0 = int(task % n_chunks) * chunk;
-        t1 = std::min(n_tokens, t0 + chunk);
-      }
-      const int n_kv = first_slot + t1;  // keys visible to the last token of the chunk
-      kernels::dequantize_row(kv_type, cache.k(layer, kvh, 0), kf, int64_t(n_kv) * hd);
-      kernels::dequantize_row(kv_type, cache.v(layer, kvh, 0), vf, int64_t(n_kv) * hd);
-      for (int t = t0; t < t1; ++t) {
-        const int n_vis = first_slot + t + 1;
-        for (int h = h0; h < h1; ++h) {
-          const float* q = ws.q.data() + (size_t(t) * H + h) * hd;
-          float mx = -INFINITY;
-          for (int j = 0; j < n_vis; ++j) {
-            sc[j] = dot(q, kf + size_t(j) * hd, hd) * scale;
-            mx = std::max(mx, sc[j]);
-          }
-          float sum = 0;
-          for (int j = 0; j < n_vis; ++j) {
-            sc[j] = std::exp(sc[j] - mx);
-            sum += sc[j];
-          }
-          const float inv = 1.0f / sum;
-          float* o = ws.attn.data() + (size_t(t) * H + h) * hd;
-          std::fill(o, o + hd, 0.0f);
-          for (int j = 0; j < n_vis; ++j) {
-            const float p = sc[j] * inv;
-            const float* vr = vf + size_t(j) * hd;
-            for (int d = 0; d < hd; ++d) o[d] += p * vr[d];
+      const int kvh = int(task / n_chunks);
+      const int h0 = kvh * group;
+      const int t0 = int(task % n_chunks) * chunk;
+      const int t1 = std::min(n_tokens, t0 + chunk);
+      const int n_kv = first_slot + t1;  // keys visible to the last query of the chunk
+      const int n_state = (t1 - t0) * group;
+      std::fill(m, m + n_state, -INFINITY);
+      std::fill(l, l + n_state, 0.0f);
+      std::fill(o, o + size_t(n_state) * hd, 0.0f);
+      for (int b0 = 0; b0 < n_kv; b0 += KB) {
+        const int nb = std::min(KB, n_kv - b0);
+        kernels::dequantize_row(kv_type, cache.k(layer, kvh, b0), kf, int64_t(nb) * hd);
+        kernels::dequantize_row(kv_type, cache.v(layer, kvh, b0), vf, int64_t(nb) * hd);
+        for (int t = t0; t < t1; ++t) {
+          const int n_vis = std::min(nb, first_slot + t + 1 - b0);  // causal: keys up to the query's slot
+          if (n_vis <= 0) continue;
+          for (int g = 0; g < group; ++g) {
+            const int st = (t - t0) * group + g;
+            attend_block(ws.q.data() + (size_t(t) * H + h0 + g) * hd, kf, vf, n_vis, hd, scale, sc, m[st], l[st],
+                         o + size_t(st) * hd);
           }
         }
       }
+      for (int t = t0; t < t1; ++t)
+        for (int g = 0; g < group; ++g) {
+          const int st = (t - t0) * group + g;
+          const float inv = 1.0f / l[st];
+          float* dst = ws.attn.data() + (size_t(t) * H + h0 + g) * hd;
+          const float* os = o + size_t(st) * hd;
+          for (int d = 0; d < hd; ++d) dst[d] = os[d] * inv;
+        }
     }
-  });
+  };
+  // Short contexts are cheaper on the calling thread than a pool dispatch.
+  const int64_t work = int64_t(n_tokens) * (first_slot + n_tokens) * H * hd;
+  if (work < 65536) run_tasks(0, n_tasks, 0);
+  else pool.parallel_for(n_tasks, 1, run_tasks);
 }
 
 void LlamaModel::forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, const LlamaBatch& b,
@@ -385,15 +450,17 @@ void LlamaModel::forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& 
     for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
 
     for (int t = 0; t < T; ++t) rms_norm(ws.x.data() + size_t(t) * E, L.ffn_norm.data(), ws.xn.data() + size_t(t) * E, E, hp_.rms_eps);
-    kernels::matmul(pool, L.w_gate.type, L.w_gate.data, FF, E, ws.xn.data(), T, ws.gate.data());
-    kernels::matmul(pool, L.w_up.type, L.w_up.data, FF, E, ws.xn.data(), T, ws.up.data());
-    const int64_t n_act = int64_t(T) * FF;
-    pool.parallel_for(n_act, 4096, [&](int64_t i0, int64_t i1, int) {
-      float* g = ws.gate.data();
-      const float* u = ws.up.data();
-      for (int64_t i = i0; i < i1; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    });
-    kernels::matmul(pool, L.w_down.type, L.w_down.data, E, FF, ws.gate.data(), T, ws.out_in.data());
+    // FFN in chunks of tokens: keeps the [tokens, n_ff] scratch small for long prompt batches.
+    for (int c0 = 0; c0 < T; c0 += LlamaWorkspace::kFfnChunk) {
+      const int nc = std::min(LlamaWorkspace::kFfnChunk, T - c0);
+      const float* xin = ws.xn.data() + size_t(c0) * E;
+      kernels::matmul(pool, L.w_gate.type, L.w_gate.data, FF, E, xin, nc, ws.gate.data());
+      kernels::matmul(pool, L.w_up.type, L.w_up.data, FF, E, xin, nc, ws.up.data());
+      const int64_t n_act = int64_t(nc) * FF;
+      if (n_act < 65536) swiglu(ws.gate.data(), ws.up.data(), n_act);
+      else pool.parallel_for(n_act, 16384, [&](int64_t i0, int64_t i1, int) { swiglu(ws.gate.data() + i0, ws.up.data() + i0, i1 - i0); });
+      kernels::matmul(pool, L.w_down.type, L.w_down.data, E, FF, ws.gate.data(), nc, ws.out_in.data() + size_t(c0) * E);
+    }
     for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
   }
 

@@ -88,7 +88,11 @@ class LlamaWorkspace {
   int n_batch_, n_ctx_, n_threads_;
   std::vector<float> x, xn, q, k, v, attn, gate, up, out_in;
   std::vector<float> rope_cos, rope_sin;   // [n_batch, n_rot/2]
-  std::vector<float> att_k, att_v, att_s;  // per thread: [n_ctx, head_dim] x2, [n_ctx]
+  // Attention scratch per thread: a block of keys and values in f32 [kKeyBlock, head_dim] x2,
+  // scores [kKeyBlock], and the online-softmax state of a chunk of queries (max, sum, output).
+  static constexpr int kKeyBlock = 256, kQueryChunk = 16;
+  static constexpr int kFfnChunk = 128;  // tokens per FFN pass (bounds the [tokens, n_ff] scratch)
+  std::vector<float> att_k, att_v, att_s, att_m, att_l, att_o;
 };
 
 class LlamaModel {

@@ -36,25 +36,37 @@ std::vector<float> to_f32(const TensorRecord& t) {
 }
 
 inline float round_f16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
+
+// A dot product with 16 independent lanes (vectorised without reassociation), compiled for
+// AVX-512 / AVX2 / baseline and chosen at load time.
+__attribute__((target_clones("avx512f", "avx2", "default"))) float dot(const float* a, const float* b, int n) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += a[i + l] * b[i + l];
+  float s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  return s;
+}
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // conv1d, K=3, pad 1: x [in, L] -> y [out, L_out]; input rounded to f16, then bias and ReLU.
 void conv_relu(const std::vector<float>& w, const std::vector<float>& b, int n_in, int n_out, int stride,
                const std::vector<float>& x, int len, std::vector<float>& y, int& len_out) {
   len_out = (len + 2 - 3) / stride + 1;
-  std::vector<float> xr(x.size());
-  for (size_t i = 0; i < x.size(); ++i) xr[i] = round_f16(x[i]);
+  // im2col: cols[t][i*3+k] = f16(x[i][t*stride-1+k]) (0 outside), matching the weight layout [out][in][3]
+  std::vector<float> cols(size_t(len_out) * size_t(n_in) * 3, 0.0f);
+  for (int t = 0; t < len_out; ++t)
+    for (int i = 0; i < n_in; ++i)
+      for (int k = 0; k < 3; ++k) {
+        const int p = t * stride - 1 + k;
+        if (p >= 0 && p < len) cols[(size_t(t) * n_in + i) * 3 + k] = round_f16(x[size_t(i) * len + p]);
+      }
   y.assign(size_t(n_out) * size_t(len_out), 0.0f);
   for (int o = 0; o < n_out; ++o)
     for (int t = 0; t < len_out; ++t) {
-      float s = 0;
-      for (int i = 0; i < n_in; ++i) {
-        const float* wk = &w[(size_t(o) * n_in + i) * 3];
-        for (int k = 0; k < 3; ++k) {
-          const int p = t * stride - 1 + k;
-          if (p >= 0 && p < len) s += wk[k] * xr[size_t(i) * len + p];
-        }
-      }
+      const float s = dot(&w[size_t(o) * n_in * 3], &cols[size_t(t) * n_in * 3], n_in * 3);
       y[size_t(o) * len_out + t] = std::max(0.0f, s + b[o]);
     }
 }
@@ -93,11 +105,7 @@ float SileroVad::window(const float* x, LstmState& st) const {
   for (int t = 0; t < 4; ++t) {
     float ch[258];
     for (int o = 0; o < 258; ++o) {
-      const float* b = &basis_[size_t(o) * 256];
-      const float* zz = z + 128 * t;
-      float s = 0;
-      for (int k = 0; k < 256; ++k) s += b[k] * zz[k];
-      ch[o] = s;
+      ch[o] = dot(&basis_[size_t(o) * 256], z + 128 * t, 256);
     }
     for (int k = 0; k < 129; ++k) mag[size_t(k) * 4 + t] = std::sqrt(ch[k] * ch[k] + ch[129 + k] * ch[129 + k]);
   }
@@ -117,11 +125,7 @@ float SileroVad::window(const float* x, LstmState& st) const {
   // 6. LSTM cell (gates i, f, g, o).
   float g[512];
   for (int r = 0; r < 512; ++r) {
-    const float* wi = &w_ih_[size_t(r) * 128];
-    const float* wh = &w_hh_[size_t(r) * 128];
-    float s = b_ih_[r] + b_hh_[r];
-    for (int k = 0; k < 128; ++k) s += wi[k] * f[k] + wh[k] * st.h[k];
-    g[r] = s;
+    g[r] = b_ih_[r] + b_hh_[r] + dot(&w_ih_[size_t(r) * 128], f, 128) + dot(&w_hh_[size_t(r) * 128], st.h, 128);
   }
   for (int k = 0; k < kHidden; ++k) {
     const float ig = sigmoid(g[k]), fg = sigmoid(g[128 + k]), cg = std::tanh(g[256 + k]), og = sigmoid(g[384 + k]);

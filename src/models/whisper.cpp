@@ -37,28 +37,121 @@ const char* language_code(int index) { return index >= 0 && index < kNumLanguage
 // ---------------------------------------------------------------------------------------------
 // shared numeric helpers (whisper_internal.hpp)
 
+// Hot loops are compiled for several instruction sets (GCC picks one at load time through ifunc);
+// the code itself stays portable C++ that the compiler vectorises.
+#define OMNI_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+
+#define OMNI_INLINE __attribute__((always_inline)) inline
+// exp(x) for x <= 0 (softmax after max subtraction) to ~2 ulp: 2^n * p(r), branch-free.
+OMNI_INLINE float fast_exp(float x) {
+  x = std::max(x, -87.0f);
+  const float t = x * 1.44269504088896341f;
+  const float n = std::nearbyint(t);
+  const float r = (t - n) * 0.69314718055994531f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t e = (int32_t(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, 4);
+  return p * scale;
+}
+
+// Reductions with 16 independent lanes, so the compiler vectorises them without reassociating.
+OMNI_INLINE float sum_lanes(const float* a, int64_t n) {
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += a[i + l];
+  float s = 0;
+  for (; i < n; ++i) s += a[i];
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  return s;
+}
+OMNI_INLINE float dot_lanes(const float* a, const float* b, int64_t n) {
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += a[i + l] * b[i + l];
+  float s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  return s;
+}
+OMNI_INLINE float max_lanes(const float* a, int64_t n) {
+  float acc[16];
+  for (int l = 0; l < 16; ++l) acc[l] = -INFINITY;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] = acc[l] > a[i + l] ? acc[l] : a[i + l];
+  float m = -INFINITY;
+  for (; i < n; ++i) m = m > a[i] ? m : a[i];
+  for (int l = 0; l < 16; ++l) m = m > acc[l] ? m : acc[l];
+  return m;
+}
+
+OMNI_MULTIVERSION void softmax_row(float* s, int64_t n) {
+  const float mx = max_lanes(s, n);
+  for (int64_t i = 0; i < n; ++i) s[i] = fast_exp(s[i] - mx);
+  const float sum = sum_lanes(s, n);
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) s[i] *= inv;
+}
+
+OMNI_MULTIVERSION void attend(const float* q, const float* k, const float* v, int64_t n_keys, int64_t stride,
+                              int64_t hd, float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < n_keys; ++j) {
+    scores[j] = dot_lanes(q, k + j * stride, hd) * scale;
+  }
+  softmax_row(scores, n_keys);
+  for (int64_t c = 0; c < hd; ++c) out[c] = 0.0f;
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const float* vr = v + j * stride;
+    const float p = scores[j];
+    for (int64_t c = 0; c < hd; ++c) out[c] += p * vr[c];
+  }
+}
+
+OMNI_MULTIVERSION static void layer_norm_row(const float* xr, int64_t n, const LayerNorm& ln, float* yr) {
+  const float mean = sum_lanes(xr, n) / float(n);
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += (xr[i + l] - mean) * (xr[i + l] - mean);
+  float var = 0;
+  for (; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+  for (int l = 0; l < 16; ++l) var += acc[l];
+  var /= float(n);
+  const float inv = 1.0f / std::sqrt(var + 1e-5f);
+  for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * inv * ln.g[i] + ln.b[i];
+}
+
 void layer_norm(const float* x, int64_t n_rows, int64_t n, const LayerNorm& ln, float* y, ThreadPool& pool) {
   pool.parallel_for(n_rows, 16, [&](int64_t b, int64_t e, int) {
-    for (int64_t r = b; r < e; ++r) {
-      const float* xr = x + r * n;
-      float* yr = y + r * n;
-      double mean = 0;
-      for (int64_t i = 0; i < n; ++i) mean += xr[i];
-      mean /= double(n);
-      double var = 0;
-      for (int64_t i = 0; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-      var /= double(n);
-      const float inv = float(1.0 / std::sqrt(var + 1e-5));
-      const float m = float(mean);
-      for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) * inv * ln.g[i] + ln.b[i];
-    }
+    for (int64_t r = b; r < e; ++r) layer_norm_row(x + r * n, n, ln, y + r * n);
   });
 }
 
+// erf-GELU (OpenAI's nn.GELU): erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), vectorisable.
+OMNI_MULTIVERSION static void gelu_span(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float z = std::fabs(v) * 0.70710678118654752f;
+    const float t = 1.0f / (1.0f + 0.3275911f * z);
+    const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    const float erf_abs = 1.0f - poly * fast_exp(-z * z);
+    const float erf_v = v < 0 ? -erf_abs : erf_abs;
+    x[i] = 0.5f * v * (1.0f + erf_v);
+  }
+}
+
 void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
-  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-  });
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e, int) { gelu_span(x + b, e - b); });
 }
 
 void linear(const Linear& l, const float* x, int64_t n_rows, float* y, ThreadPool& pool) {
@@ -69,18 +162,6 @@ void linear(const Linear& l, const float* x, int64_t n_rows, float* y, ThreadPoo
     for (int64_t r = 0; r < n_rows; ++r)
       for (int64_t i = 0; i < n; ++i) y[r * n + i] += b[i];
   }
-}
-
-void softmax_row(float* s, int64_t n) {
-  float mx = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, s[i]);
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    s[i] = std::exp(s[i] - mx);
-    sum += s[i];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < n; ++i) s[i] *= inv;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,16 +176,17 @@ struct Loader {
   size_t used = 0;
   int n_loaded = 0;
 
-  const whisper_ggml::TensorRecord& find(const std::string& name, DType type, int64_t ne0, int64_t ne1) {
+  const whisper_ggml::TensorRecord& find(const std::string& name, DType type, int64_t ne0, int64_t ne1,
+                                         int64_t ne2 = 1) {
     auto it = f.tensors.find(name);
     if (it == f.tensors.end()) fail(ErrorCode::invalid_file, f.file.path(), ": missing tensor '", name, "'");
     const auto& t = it->second;
     if (t.type != type)
       fail(ErrorCode::invalid_file, f.file.path(), ": tensor '", name, "' is ", dtype_name(t.type), ", expected ",
            dtype_name(type));
-    if (t.ne[0] != ne0 || t.ne[1] != ne1 || t.ne[2] != 1 || t.ne[3] != 1)
+    if (t.ne[0] != ne0 || t.ne[1] != ne1 || t.ne[2] != ne2 || t.ne[3] != 1)
       fail(ErrorCode::invalid_file, f.file.path(), ": tensor '", name, "' has shape [", t.ne[0], ", ", t.ne[1], ", ",
-           t.ne[2], "], expected [", ne0, ", ", ne1, "]");
+           t.ne[2], "], expected [", ne0, ", ", ne1, ", ", ne2, "]");
     return t;
   }
   // First pass reserves space; offsets are resolved after the arena is allocated.
@@ -161,7 +243,7 @@ Model::Model(const std::string& path) : file_(whisper_ggml::read_whisper_file(pa
   if (kernels::vec_dot_type(wtype_) != DType::f32 && Sa % block_size(wtype_) != 0)
     fail(ErrorCode::invalid_file, path, ": state size ", Sa, " is not a multiple of the ", dtype_name(wtype_),
          " block size");
-  Loader ld{file_, arena_};
+  Loader ld{file_, arena_, {}, 0, 0};
   struct Pending { size_t off; const void** w; const float** f; };
   std::vector<Pending> pend;
   auto lin = [&](Linear& l, const std::string& p, int64_t n_in, int64_t n_out, bool bias) {
@@ -193,11 +275,8 @@ Model::Model(const std::string& path) : file_(whisper_ggml::read_whisper_file(pa
     lin(b.mlp2, p + ".mlp.2", 4 * S, S, true);
   };
   vec(enc_pos_, "encoder.positional_embedding", Sa, A);
-  pend.push_back({ld.reserve(ld.find("encoder.conv1.weight", conv_type_, 3, M)), &conv1_w_, nullptr});
-  pend.push_back({ld.reserve(ld.find("encoder.conv2.weight", conv_type_, 3, Sa)), &conv2_w_, nullptr});
-  // conv weights are 3-D [3, IC, OC]: check the last dimension separately
-  for (const char* n : {"encoder.conv1.weight", "encoder.conv2.weight"})
-    if (file_.tensors.at(n).ne[2] != Sa) fail(ErrorCode::invalid_file, path, ": tensor '", n, "' has wrong shape");
+  pend.push_back({ld.reserve(ld.find("encoder.conv1.weight", conv_type_, 3, M, Sa)), &conv1_w_, nullptr});
+  pend.push_back({ld.reserve(ld.find("encoder.conv2.weight", conv_type_, 3, Sa, Sa)), &conv2_w_, nullptr});
   vec(conv1_b_, "encoder.conv1.bias", 1, Sa);
   vec(conv2_b_, "encoder.conv2.bias", 1, Sa);
   enc_blocks_.resize(size_t(hp_.n_audio_layer));
@@ -329,11 +408,20 @@ std::shared_ptr<EncoderOutput> Model::encode(const float* mel, ThreadPool& pool)
   const int64_t St = hp_.n_text_state;
   out->k.resize(dec_blocks_.size());
   out->v.resize(dec_blocks_.size());
+  // stored head-major [H][A][hd]: each head's keys/values are one contiguous stream for the decoder
+  const int64_t Ht = hp_.n_text_head, hdt = St / Ht;
   for (size_t l = 0; l < dec_blocks_.size(); ++l) {
     out->k[l].resize(size_t(A * St));
     out->v[l].resize(size_t(A * St));
-    linear(dec_blocks_[l].cross.k, h.data(), A, out->k[l].data(), pool);
-    linear(dec_blocks_[l].cross.v, h.data(), A, out->v[l].data(), pool);
+    for (int kv = 0; kv < 2; ++kv) {
+      linear(kv == 0 ? dec_blocks_[l].cross.k : dec_blocks_[l].cross.v, h.data(), A, tmp.data(), pool);
+      float* dst = (kv == 0 ? out->k[l] : out->v[l]).data();
+      pool.parallel_for(A, 64, [&](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t)
+          for (int64_t hh = 0; hh < Ht; ++hh)
+            std::copy_n(tmp.data() + t * St + hh * hdt, hdt, dst + (hh * A + t) * hdt);
+      });
+    }
   }
   return out;
 }
@@ -346,7 +434,7 @@ void Model::batch_forward(const EncoderOutput& enc, std::vector<DecoderState*>& 
                           const std::vector<int>& logit_rows) const {
   const int64_t R = int64_t(tokens.size()), S = hp_.n_text_state, H = hp_.n_text_head, hd = S / H;
   const int64_t V = hp_.n_vocab, A = enc.n_ctx;
-  std::vector<int> pos(size_t(R));
+  std::vector<int> pos(static_cast<size_t>(R));
   {
     std::vector<int> next(states.size());
     for (size_t i = 0; i < states.size(); ++i) next[i] = states[i]->n_past;
@@ -381,25 +469,13 @@ void Model::batch_forward(const EncoderOutput& enc, std::vector<DecoderState*>& 
       std::copy_n(v.data() + r * S, S, st->v[l].data() + size_t(pos[size_t(r)]) * S);
     }
     pool.parallel_for(R * H, 1, [&](int64_t b, int64_t e, int) {
-      std::vector<float> s(size_t(hp_.n_text_ctx));
+      std::vector<float> s(static_cast<size_t>(hp_.n_text_ctx));
       for (int64_t i = b; i < e; ++i) {
         const int64_t r = i / H, hh = i % H;
         const DecoderState* st = states[size_t(state_index[size_t(r)])];
         const int n = pos[size_t(r)] + 1;
-        const float* qr = q.data() + r * S + hh * hd;
-        for (int j = 0; j < n; ++j) {
-          const float* kr = st->k[l].data() + size_t(j) * S + hh * hd;
-          float d = 0;
-          for (int64_t c = 0; c < hd; ++c) d += qr[c] * kr[c];
-          s[size_t(j)] = d * scale;
-        }
-        softmax_row(s.data(), n);
-        float* o = att.data() + r * S + hh * hd;
-        std::fill(o, o + hd, 0.0f);
-        for (int j = 0; j < n; ++j) {
-          const float* vr = st->v[l].data() + size_t(j) * S + hh * hd;
-          for (int64_t c = 0; c < hd; ++c) o[c] += s[size_t(j)] * vr[c];
-        }
+        attend(q.data() + r * S + hh * hd, st->k[l].data() + hh * hd, st->v[l].data() + hh * hd, n, S, hd, scale,
+               s.data(), att.data() + r * S + hh * hd);
       }
     });
     linear(blk.attn.o, att.data(), R, tmp.data(), pool);
@@ -409,25 +485,13 @@ void Model::batch_forward(const EncoderOutput& enc, std::vector<DecoderState*>& 
     linear(blk.cross.q, h.data(), R, q.data(), pool);
     const float* kc = enc.k[l].data();
     const float* vc = enc.v[l].data();
+    // head-major order: rows (beams) of one head run back to back while its keys are in cache
     pool.parallel_for(R * H, 1, [&](int64_t b, int64_t e, int) {
-      std::vector<float> s(size_t(A));
+      std::vector<float> s(static_cast<size_t>(A));
       for (int64_t i = b; i < e; ++i) {
-        const int64_t r = i / H, hh = i % H;
-        const float* qr = q.data() + r * S + hh * hd;
-        for (int64_t j = 0; j < A; ++j) {
-          const float* kr = kc + j * S + hh * hd;
-          float d = 0;
-          for (int64_t c = 0; c < hd; ++c) d += qr[c] * kr[c];
-          s[size_t(j)] = d * scale;
-        }
-        softmax_row(s.data(), A);
-        float* o = att.data() + r * S + hh * hd;
-        std::fill(o, o + hd, 0.0f);
-        for (int64_t j = 0; j < A; ++j) {
-          const float* vr = vc + j * S + hh * hd;
-          const float p = s[size_t(j)];
-          for (int64_t c = 0; c < hd; ++c) o[c] += p * vr[c];
-        }
+        const int64_t hh = i / R, r = i % R;
+        attend(q.data() + r * S + hh * hd, kc + hh * A * hd, vc + hh * A * hd, A, hd, hd, scale, s.data(),
+               att.data() + r * S + hh * hd);
       }
     });
     linear(blk.cross.o, att.data(), R, tmp.data(), pool);

@@ -3,6 +3,8 @@
 // decoder with self/cross-attention caches, and transcription (greedy / beam search, temperature
 // fallback, timestamps, language detection, translate, initial prompt, 30 s seeking, VAD gating).
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +41,7 @@ struct Options {
   float logprob_threshold = -1.0f;
   float no_speech_threshold = 0.6f;
   std::string initial_prompt;
+  int max_tokens = 0;                  // > 0: stop each window after this many sampled tokens
   bool use_vad = false;                // needs `vad` set
   const vad::SileroVad* vad = nullptr;
   vad::VadParams vad_params;
@@ -85,8 +88,26 @@ struct Block {
   Linear mlp0, mlp2;
 };
 
-struct EncoderOutput;  // cross-attention keys/values of one 30 s window
-struct DecoderState;   // self-attention cache of one sequence
+// Cross-attention keys/values of one encoded 30 s window.
+struct EncoderOutput {
+  int64_t n_ctx = 0;
+  std::vector<std::vector<float>> k, v;  // per decoder layer: [n_head, n_ctx, d_head] (head-major)
+};
+
+// Self-attention cache of one decoded sequence.
+struct DecoderState {
+  int n_past = 0;
+  int64_t row = 0;                       // n_text_state
+  std::vector<std::vector<float>> k, v;  // per layer: [n_text_ctx, n_text_state]
+  void copy_from(const DecoderState& o) {  // copies only the filled positions
+    n_past = o.n_past;
+    for (size_t l = 0; l < k.size(); ++l) {
+      std::copy_n(o.k[l].data(), size_t(o.n_past * row), k[l].data());
+      std::copy_n(o.v[l].data(), size_t(o.n_past * row), v[l].data());
+    }
+  }
+};
+
 
 class Model {
  public:

@@ -129,6 +129,7 @@ struct Decoding {
     }
     if (s.has_ts && seek + s.seek_delta + 10 >= seek_end) s.done = true;
     if (int(s.tokens.size()) >= m.hparams().n_text_ctx / 2 - 4) s.done = true;
+    if (opt.max_tokens > 0 && int(s.tokens.size()) >= opt.max_tokens) s.done = true;
   }
 
   // Runs the given (not done) sequences' last tokens through the decoder in one batch.
@@ -166,7 +167,7 @@ struct Decoding {
     const int n_seq = beam ? opt.beam_size : (temperature > 0 ? std::max(1, opt.best_of) : 1);
     const int V = m.hparams().n_vocab;
     if (!beam) {
-      std::vector<Sequence> seqs(size_t(n_seq));
+      std::vector<Sequence> seqs(static_cast<size_t>(n_seq));
       std::vector<std::mt19937> rngs;
       for (int j = 0; j < n_seq; ++j) {
         seqs[size_t(j)].state = m.new_state();

@@ -72,7 +72,7 @@ void Session::run_batches(std::span<const int32_t> tokens, const float* embd, st
     fail(ErrorCode::invalid_argument, "positions has ", positions.size(), " entries for ", n, " inputs");
   const int n_vocab = model_->n_vocab();
   int next_pos = positions_.empty() ? 0 : positions_.back() + 1;
-  std::vector<int32_t> pos_chunk;
+  std::vector<int32_t>& pos_chunk = pos_scratch_;
   const float* embd_next = embd;
   for (int done = 0; done < n;) {
     const int m = std::min(opt_.n_batch, n - done);

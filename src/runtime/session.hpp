@@ -42,6 +42,7 @@ struct GenerateResult {
 
 // Called for every generated token with the text that became final (may be empty while a UTF-8
 // character or a possible stop string is incomplete). Return false to stop (FinishReason::cancelled).
+// At the end, text still held back (if any) comes in one last call with token -1.
 using OnToken = std::function<bool(int32_t token, std::string_view text)>;
 
 class Session {
@@ -97,6 +98,7 @@ class Session {
   std::vector<int32_t> positions_;  // RoPE position of every slot
   std::vector<float> logits_;       // [n_vocab] of the last evaluated token
   std::vector<float> sample_buf_;   // [n_vocab] copy the sampler may modify
+  std::vector<int32_t> pos_scratch_;  // positions of one batch (reused)
 };
 
 }  // namespace omni::runtime

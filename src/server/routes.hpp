@@ -1,5 +1,6 @@
 // Route registration: each api_*.cpp adds its endpoints to a Server, calling the Services it needs.
 #pragma once
+#include "server/scene_routes.hpp"
 #include "server/server.hpp"
 #include "server/services.hpp"
 
@@ -15,7 +16,9 @@ void register_audio_routes(Server& server, std::shared_ptr<Services> services); 
 void register_act_routes(Server& server, std::shared_ptr<Services> services);       // act
 void register_realtime_routes(Server& server, std::shared_ptr<Services> services);  // realtime WebSocket
 inline void register_all_routes(Server& server, std::shared_ptr<Services> services, const RouteConfig& config) {
+  services->metrics = &server.metrics();
   register_llm_routes(server, services);
+  if (services->scene) register_scene_routes(server, services->scene);
   register_audio_routes(server, services);
   register_act_routes(server, services);
   register_realtime_routes(server, services);

@@ -3,6 +3,7 @@
 // WebSocket sessions live in websocket.cpp.
 #include "server/server.hpp"
 
+#include <utility>  // before Asio: its awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -136,7 +137,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec == http::error::body_limit)
       return send_error_now(413, cat("request body exceeds the limit of ", st_->opts.max_body_bytes, " bytes"), "body_too_large");
     if (ec == http::error::header_limit) return send_error_now(431, "request headers are too large", "headers_too_large");
-    if (ec.category() == http::error::bad_target.category() || ec == http::error::partial_message)
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() || ec == http::error::partial_message)
       return send_error_now(400, "malformed HTTP request: " + ec.message(), "bad_http");
     close();
   }
@@ -186,6 +187,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       for (auto& c : name) c = char(std::tolower(uint8_t(c)));
       r.headers[name] = std::string(f.value());
     }
+    r.body = std::move(req.body());
     beast::error_code rec;
     auto ep = stream_.socket().remote_endpoint(rec);
     if (!rec) r.remote = ep.address().to_string() + ":" + std::to_string(ep.port());

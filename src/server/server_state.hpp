@@ -1,6 +1,7 @@
 // Internal to the server transport (server.cpp, websocket.cpp): shared state of a running Server,
 // the buffered Responder used by inline handlers, and the WebSocket session entry point.
 #pragma once
+#include <utility>  // before Asio: its awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

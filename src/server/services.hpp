@@ -12,6 +12,9 @@
 #include "server/http_types.hpp"
 #include "server/metrics.hpp"
 
+namespace omni::agent::scene { class SceneState; }
+namespace omni::runtime { class Model; }
+
 namespace omni::server {
 
 // An OpenAI-compatible text generator: a local engine or a remote server.
@@ -87,6 +90,9 @@ struct Services {
   std::function<std::vector<float>(const std::string& pcm16, int sample_rate)> decode_pcm16;
   std::shared_ptr<Actor> actor;
   std::shared_ptr<EventBus> events = std::make_shared<EventBus>();
+  std::shared_ptr<agent::scene::SceneState> scene;  // the console's room (scene_routes.hpp)
+  Metrics* metrics = nullptr;                        // set once the Server exists
+  std::shared_ptr<const runtime::Model> local_model;  // the in-process LLM, when loaded
   Limits limits;
   std::string media_dir;
   std::vector<std::string> active;   // lines printed at startup and shown on /health

@@ -170,6 +170,8 @@ Tokenizer::Tokenizer(TokenizerConfig config) : cfg_(std::move(config)) {
         break;
       }
     }
+    cfg_.merges.clear();  // only needed to build merge_ranks_
+    cfg_.merges.shrink_to_fit();
   } else if (cfg_.model == "llama") {
     is_bpe_ = false;
     if (cfg_.scores.empty()) cfg_.scores.assign(size_t(n), 0.0f);

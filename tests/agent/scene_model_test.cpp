@@ -330,3 +330,33 @@ TEST(SceneModel, JsonRoundTrip) {
   wrong["objects"][0]["type"] = "spaceship";
   EXPECT_THROW(scene_from_json(wrong), omni::Error);
 }
+
+// The demo catalog's argument names (type / position / state / color / brightness 0-100 / preset).
+TEST(SceneModel, DemoCatalogArgumentShapes) {
+  SceneModel s = default_scene();
+  apply_action(s, {{"action", "place_furniture"}, {"type", "sofa"}, {"style", "nordic"}, {"position", "window"}});
+  apply_action(s, {{"action", "place_furniture"}, {"type", "lamp"}, {"position", "left_of_sofa"}});
+  apply_action(s, {{"action", "place_furniture"}, {"type", "plant"}, {"position", {{"x", 2.0}, {"z", 1.0}}}});
+  apply_action(s, {{"action", "place_furniture"}, {"type", "shelf"}, {"position", "wall"}});
+  EXPECT_EQ(s.objects[1].anchor, "left_of:sofa_1");
+  EXPECT_NEAR(s.objects[2].x, 2.0, 1e-9);
+  EXPECT_EQ(s.objects[3].anchor, "back_wall");
+  apply_action(s, {{"action", "move_furniture"}, {"type", "plant"}, {"position", "corner"}});
+  EXPECT_EQ(s.objects[2].anchor, "corner");
+  apply_action(s, {{"action", "set_style"}, {"style", "industrial"}, {"type", "sofa"}});
+  EXPECT_EQ(s.objects[0].style, "industrial");
+  EXPECT_EQ(s.objects[3].style, "modern");
+  apply_action(s, {{"action", "set_light"}, {"state", "on"}, {"color", "warm_white"}, {"brightness", 30}});
+  for (const auto& l : s.lights) {
+    EXPECT_EQ(l.color, "#ffd8a8") << l.id;
+    EXPECT_NEAR(l.brightness, 0.3, 1e-9);
+  }
+  apply_action(s, {{"action", "set_light"}, {"state", "off"}});
+  for (const auto& l : s.lights) EXPECT_FALSE(l.on);
+  apply_action(s, {{"action", "camera_view"}, {"preset", "corner"}});
+  EXPECT_EQ(s.camera, "corner");
+  apply_action(s, {{"action", "remove_furniture"}, {"type", "lamp"}});
+  EXPECT_EQ(s.objects.size(), 3u);
+  apply_action(s, {{"action", "clear_scene"}});
+  EXPECT_TRUE(s.objects.empty());
+}

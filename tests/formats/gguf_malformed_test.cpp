@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <unistd.h>
 
 #include "formats/gguf.hpp"
 #include "gguf_bytes.hpp"
@@ -243,7 +244,7 @@ TEST(GgufAccepted, NoTensorsMeansNoPadding) {
 
 TEST(GgufOpen, MissingFileAndMalformedFileNameThePath) {
   EXPECT_THROW((void)File::open("/nonexistent/dir/model.gguf"), Error);
-  const auto path = std::filesystem::temp_directory_path() / "omni_gguf_bad_magic.gguf";
+  const auto path = std::filesystem::temp_directory_path() / ("omni_gguf_bad_magic_" + std::to_string(::getpid()) + ".gguf");
   {
     std::ofstream(path, std::ios::binary) << "NOPE1234567890123456789012345";
   }
@@ -254,4 +255,18 @@ TEST(GgufOpen, MissingFileAndMalformedFileNameThePath) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
   }
   std::filesystem::remove(path);
+}
+
+TEST(GgufMalformed, TooManyArrayElementsIsRefusedAsTooLarge) {
+  // 2^23 + 1 one-byte elements really present: refused by the metadata memory guard, not parsed.
+  const uint64_t n = (uint64_t(1) << 23) + 1;
+  auto g = one_kv([&](GgufBytes& b) { b.str("k").i32(9).i32(0).u64(n); });
+  g.zeros(size_t(n));
+  try {
+    (void)File::parse(g.b.data(), g.b.size(), "big.gguf");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::too_large) << e.what();
+    EXPECT_NE(std::string(e.what()).find("array elements"), std::string::npos) << e.what();
+  }
 }

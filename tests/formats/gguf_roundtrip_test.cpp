@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "formats/gguf.hpp"
 #include "gguf_bytes.hpp"
@@ -180,7 +181,7 @@ TEST(GgufRoundTrip, CustomAlignmentAndStreamingMatchInMemory) {
   st.add_tensor_info("a", DType::q8_0, {64, 5});
   st.add_tensor("b", DType::f32, {10}, b.data(), b.size());
   EXPECT_EQ(st.total_tensor_bytes(), a.size() + b.size());
-  const auto path = fs::temp_directory_path() / "omni_gguf_stream_test.gguf";
+  const auto path = fs::temp_directory_path() / ("omni_gguf_stream_test_" + std::to_string(::getpid()) + ".gguf");
   std::vector<int64_t> chunks;
   const size_t rb = row_bytes(DType::q8_0, 64);
   st.write(path.string(), [&](size_t index, int64_t row0, int64_t n_rows, uint8_t* dst) {

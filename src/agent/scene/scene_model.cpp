@@ -119,6 +119,8 @@ std::string lower(std::string s) {
 // "#rrggbb" from a colour name or hex; "" when not a colour.
 std::string parse_color(const std::string& raw) {
   std::string s = lower(raw);
+  for (char& c : s)
+    if (c == '_' || c == '-') c = ' ';
   static const std::regex hex6("^#?[0-9a-f]{6}$"), hex3("^#?[0-9a-f]{3}$");
   if (std::regex_match(s, hex6)) return s[0] == '#' ? s : "#" + s;
   if (std::regex_match(s, hex3)) {
@@ -468,7 +470,7 @@ SceneChange apply_action(SceneModel& scene, const json& action) {
   } else if (name == "set_style") {
     std::string style = style_arg(true);
     if (style.empty()) fail(ErrorCode::invalid_argument, "scene: set_style needs a style (", join(style_names()), ")");
-    std::string target = str_arg(args, {"target", "id", "object", "furniture", "item"});
+    std::string target = str_arg(args, {"target", "id", "object", "furniture", "item", "type"});
     std::vector<int> found;
     if (target.empty() || target == "room" || target == "all" || target == "everything") {
       s.room_style = style;

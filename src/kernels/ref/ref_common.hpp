@@ -34,6 +34,14 @@ inline int nearest_int(float v) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
+// (int8_t)v / (uint8_t)v as ggml's quantizers write it, compiled for x86 (cvttss2si, then the low
+// byte): identical for in-range values, and defined (0) for NaN and out-of-range values.
+inline uint8_t trunc_low_byte(float v) {
+  if (!(v > -2147483648.0f && v < 2147483648.0f)) return 0;
+  return uint8_t(uint32_t(int32_t(v)));
+}
+inline int8_t trunc_i8(float v) { return int8_t(trunc_low_byte(v)); }
+
 inline uint32_t load_u32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 
 // 6-bit (scale, min) pair j of a Q4_K / Q5_K 12-byte scales array (spec §3.8).
@@ -73,17 +81,50 @@ inline void unpack_q5(const uint8_t* qs, const uint8_t* qh_bytes, uint8_t out[32
     out[e + 16] = uint8_t((qs[e] >> 4) | (((qh >> (e + 16)) & 1) << 4));
   }
 }
-// 2-bit plane value of element e (Q2_K quants, Q3_K low bits; spec §3.8).
-inline int plane2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
-// Q4_K / Q5_K low nibble of element e.
-inline int nib_k(const uint8_t* qs, int e) { return (qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0x0F; }
-// Q6_K signed quant of element e (-32..31).
-inline int q6k_value(const BlockQ6_K& b, int e) {
-  const int h = e / 128, g = (e % 128) / 32, l = e % 32;
-  const uint8_t lb = b.ql[64 * h + 32 * (g % 2) + l];
-  const int lo = g < 2 ? (lb & 0x0F) : (lb >> 4);
-  const int hi = (b.qh[32 * h + l] >> (2 * g)) & 3;
-  return (lo | (hi << 4)) - 32;
+// Integer quants of one 256-element K block in element order (spec §3.8-3.13).
+// Q2_K: 0..3 from the 2-bit planes.
+inline void unpack_q2_k(const BlockQ2_K& b, int8_t q[256]) {
+  for (int h = 0; h < 2; ++h)
+    for (int s = 0; s < 4; ++s)
+      for (int l = 0; l < 32; ++l) q[128 * h + 32 * s + l] = int8_t((b.qs[32 * h + l] >> (2 * s)) & 3);
+}
+// Q3_K: -4..3 (low bits from the planes; a clear hmask bit subtracts 4).
+inline void unpack_q3_k(const BlockQ3_K& b, int8_t q[256]) {
+  for (int h = 0; h < 2; ++h)
+    for (int s = 0; s < 4; ++s)
+      for (int l = 0; l < 32; ++l) {
+        const int lo = (b.qs[32 * h + l] >> (2 * s)) & 3;
+        const int hb = (b.hmask[l] >> (4 * h + s)) & 1;
+        q[128 * h + 32 * s + l] = int8_t(lo - (hb ? 0 : 4));
+      }
+}
+// Q4_K: 0..15.
+inline void unpack_q4_k(const BlockQ4_K& b, int8_t q[256]) {
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l) {
+      q[64 * c + l] = int8_t(b.qs[32 * c + l] & 0x0F);
+      q[64 * c + 32 + l] = int8_t(b.qs[32 * c + l] >> 4);
+    }
+}
+// Q5_K: 0..31.
+inline void unpack_q5_k(const BlockQ5_K& b, int8_t q[256]) {
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l) {
+      q[64 * c + l] = int8_t((b.qs[32 * c + l] & 0x0F) | (((b.qh[l] >> (2 * c)) & 1) << 4));
+      q[64 * c + 32 + l] = int8_t((b.qs[32 * c + l] >> 4) | (((b.qh[l] >> (2 * c + 1)) & 1) << 4));
+    }
+}
+// Q6_K: -32..31.
+inline void unpack_q6_k(const BlockQ6_K& b, int8_t q[256]) {
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* ql = b.ql + 64 * h;
+      const uint8_t qh = b.qh[32 * h + l];
+      q[128 * h + l] = int8_t(((ql[l] & 0x0F) | ((qh & 3) << 4)) - 32);
+      q[128 * h + 32 + l] = int8_t(((ql[32 + l] & 0x0F) | (((qh >> 2) & 3) << 4)) - 32);
+      q[128 * h + 64 + l] = int8_t(((ql[l] >> 4) | (((qh >> 4) & 3) << 4)) - 32);
+      q[128 * h + 96 + l] = int8_t(((ql[32 + l] >> 4) | (((qh >> 6) & 3) << 4)) - 32);
+    }
 }
 
 // K-quant and IQ4 weight quantizers (ref_quantize_k.cpp, ref_quantize_iq4.cpp); nb = number of blocks.

@@ -54,56 +54,63 @@ void deq_q8_1(const BlockQ8_1* b, float* y, int64_t nb) {
   }
 }
 void deq_q2_k(const BlockQ2_K* b, float* y, int64_t nb) {
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = fp16_to_f32(b[i].d), dmin = fp16_to_f32(b[i].dmin);
-    for (int e = 0; e < 256; ++e) {
-      const uint8_t s = b[i].scales[e / 16];
-      const float dl = d * float(s & 0x0F), ml = dmin * float(s >> 4);
-      y[e] = dl * float(plane2(b[i].qs, e)) - ml;
+    unpack_q2_k(b[i], q);
+    for (int j = 0; j < 16; ++j) {
+      const float dl = d * float(b[i].scales[j] & 0x0F), ml = dmin * float(b[i].scales[j] >> 4);
+      for (int e = 16 * j; e < 16 * j + 16; ++e) y[e] = dl * float(q[e]) - ml;
     }
   }
 }
 void deq_q3_k(const BlockQ3_K* b, float* y, int64_t nb) {
-  int8_t sc[16];
+  int8_t sc[16], q[256];
   for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = fp16_to_f32(b[i].d);
     q3k_scales(b[i].scales, sc);
-    for (int e = 0; e < 256; ++e) {
-      const int hb = (b[i].hmask[e % 32] >> (e / 32)) & 1;
-      const int q = plane2(b[i].qs, e) - (hb ? 0 : 4);
-      y[e] = (d * float(sc[e / 16])) * float(q);
+    unpack_q3_k(b[i], q);
+    for (int j = 0; j < 16; ++j) {
+      const float dl = d * float(sc[j]);
+      for (int e = 16 * j; e < 16 * j + 16; ++e) y[e] = dl * float(q[e]);
     }
   }
 }
 void deq_q4_k(const BlockQ4_K* b, float* y, int64_t nb) {
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = fp16_to_f32(b[i].d), dmin = fp16_to_f32(b[i].dmin);
+    unpack_q4_k(b[i], q);
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, m;
       get_scale_min_k4(j, b[i].scales, sc, m);
       const float dl = d * float(sc), ml = dmin * float(m);
-      for (int e = 32 * j; e < 32 * j + 32; ++e) y[e] = dl * float(nib_k(b[i].qs, e)) - ml;
+      for (int e = 32 * j; e < 32 * j + 32; ++e) y[e] = dl * float(q[e]) - ml;
     }
   }
 }
 void deq_q5_k(const BlockQ5_K* b, float* y, int64_t nb) {
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = fp16_to_f32(b[i].d), dmin = fp16_to_f32(b[i].dmin);
+    unpack_q5_k(b[i], q);
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, m;
       get_scale_min_k4(j, b[i].scales, sc, m);
       const float dl = d * float(sc), ml = dmin * float(m);
-      for (int e = 32 * j; e < 32 * j + 32; ++e) {
-        const int q = nib_k(b[i].qs, e) + 16 * ((b[i].qh[e % 32] >> j) & 1);
-        y[e] = dl * float(q) - ml;
-      }
+      for (int e = 32 * j; e < 32 * j + 32; ++e) y[e] = dl * float(q[e]) - ml;
     }
   }
 }
 void deq_q6_k(const BlockQ6_K* b, float* y, int64_t nb) {
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = fp16_to_f32(b[i].d);
-    for (int e = 0; e < 256; ++e) y[e] = (d * float(b[i].scales[e / 16])) * float(q6k_value(b[i], e));
+    unpack_q6_k(b[i], q);
+    for (int j = 0; j < 16; ++j) {
+      const float dl = d * float(b[i].scales[j]);
+      for (int e = 16 * j; e < 16 * j + 16; ++e) y[e] = dl * float(q[e]);
+    }
   }
 }
 void deq_q8_k(const BlockQ8_K* b, float* y, int64_t nb) {

@@ -11,6 +11,17 @@ using namespace detail;
 
 float f32_of(const float& v) { float f; std::memcpy(&f, &v, 4); return f; }
 
+// f32 / f16 / bf16: f32 products summed in double (as ggml's scalar path), 4 running sums.
+template <typename T, typename ToF32>
+float dot_float(const T* x, const T* y, int64_t n, ToF32 to_f32) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) s[k] += double(to_f32(x[i + k]) * to_f32(y[i + k]));
+  for (; i < n; ++i) s[0] += double(to_f32(x[i]) * to_f32(y[i]));
+  return float((s[0] + s[1]) + (s[2] + s[3]));
+}
+
 float dot_q4_0(const BlockQ4_0* x, const BlockQ8_0* y, int64_t nb) {
   float acc = 0.0f;
   uint8_t q[32];
@@ -75,69 +86,54 @@ float dot_iq4_nl(const BlockIQ4_NL* x, const BlockQ8_0* y, int64_t nb) {
   }
   return acc;
 }
+// Sum over sub-blocks of len elements of scale_j * (sum of q * a); q and a are int8.
+template <int kLen, typename Scale>
+int scaled_isum(const int8_t* q, const int8_t* a, int n_sub, Scale scale_of) {
+  int isum = 0;
+  for (int j = 0; j < n_sub; ++j) {
+    int s = 0;
+    for (int e = 0; e < kLen; ++e) s += int(q[kLen * j + e]) * int(a[kLen * j + e]);
+    isum += scale_of(j) * s;
+  }
+  return isum;
+}
+
 float dot_q2_k(const BlockQ2_K* x, const BlockQ8_K* y, int64_t nb) {
   float acc = 0.0f;
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i) {
+    unpack_q2_k(x[i], q);
+    const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return x[i].scales[j] & 0x0F; });
+    int summs = 0;
+    for (int j = 0; j < 16; ++j) summs += (x[i].scales[j] >> 4) * y[i].bsums[j];
     const float dy = f32_of(y[i].d);
-    int isum = 0, summs = 0;
-    for (int j = 0; j < 16; ++j) {
-      int s = 0;
-      for (int e = 16 * j; e < 16 * j + 16; ++e) s += plane2(x[i].qs, e) * y[i].qs[e];
-      isum += (x[i].scales[j] & 0x0F) * s;
-      summs += (x[i].scales[j] >> 4) * y[i].bsums[j];
-    }
     acc += (dy * fp16_to_f32(x[i].d)) * float(isum) - (dy * fp16_to_f32(x[i].dmin)) * float(summs);
   }
   return acc;
 }
 float dot_q3_k(const BlockQ3_K* x, const BlockQ8_K* y, int64_t nb) {
   float acc = 0.0f;
-  int8_t sc[16];
+  int8_t sc[16], q[256];
   for (int64_t i = 0; i < nb; ++i) {
     q3k_scales(x[i].scales, sc);
-    int isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int s = 0;
-      for (int e = 16 * j; e < 16 * j + 16; ++e) {
-        const int q = plane2(x[i].qs, e) - (((x[i].hmask[e % 32] >> (e / 32)) & 1) ? 0 : 4);
-        s += q * y[i].qs[e];
-      }
-      isum += sc[j] * s;
-    }
+    unpack_q3_k(x[i], q);
+    const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return int(sc[j]); });
     acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
   }
   return acc;
 }
-float dot_q4_k(const BlockQ4_K* x, const BlockQ8_K* y, int64_t nb) {
+// Q4_K and Q5_K share the scale/min structure; only the unpacking differs.
+template <typename Block, void (*Unpack)(const Block&, int8_t*)>
+float dot_q45_k(const Block* x, const BlockQ8_K* y, int64_t nb) {
   float acc = 0.0f;
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i) {
-    int isum = 0, summs = 0;
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      get_scale_min_k4(j, x[i].scales, sc, m);
-      int s = 0;
-      for (int e = 32 * j; e < 32 * j + 32; ++e) s += nib_k(x[i].qs, e) * y[i].qs[e];
-      isum += sc * s;
-      summs += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    }
-    const float dy = f32_of(y[i].d);
-    acc += (fp16_to_f32(x[i].d) * dy) * float(isum) - (fp16_to_f32(x[i].dmin) * dy) * float(summs);
-  }
-  return acc;
-}
-float dot_q5_k(const BlockQ5_K* x, const BlockQ8_K* y, int64_t nb) {
-  float acc = 0.0f;
-  for (int64_t i = 0; i < nb; ++i) {
-    int isum = 0, summs = 0;
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      get_scale_min_k4(j, x[i].scales, sc, m);
-      int s = 0;
-      for (int e = 32 * j; e < 32 * j + 32; ++e)
-        s += (nib_k(x[i].qs, e) + 16 * ((x[i].qh[e % 32] >> j) & 1)) * y[i].qs[e];
-      isum += sc * s;
-      summs += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    }
+    Unpack(x[i], q);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, x[i].scales, sc[j], m[j]);
+    const int isum = scaled_isum<32>(q, y[i].qs, 8, [&](int j) { return int(sc[j]); });
+    int summs = 0;
+    for (int j = 0; j < 8; ++j) summs += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
     const float dy = f32_of(y[i].d);
     acc += (fp16_to_f32(x[i].d) * dy) * float(isum) - (fp16_to_f32(x[i].dmin) * dy) * float(summs);
   }
@@ -145,13 +141,10 @@ float dot_q5_k(const BlockQ5_K* x, const BlockQ8_K* y, int64_t nb) {
 }
 float dot_q6_k(const BlockQ6_K* x, const BlockQ8_K* y, int64_t nb) {
   float acc = 0.0f;
+  int8_t q[256];
   for (int64_t i = 0; i < nb; ++i) {
-    int isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int s = 0;
-      for (int e = 16 * j; e < 16 * j + 16; ++e) s += q6k_value(x[i], e) * y[i].qs[e];
-      isum += x[i].scales[j] * s;
-    }
+    unpack_q6_k(x[i], q);
+    const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return int(x[i].scales[j]); });
     acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
   }
   return acc;
@@ -213,27 +206,9 @@ float vec_dot(DType t, int64_t n, const void* w, const void* a) {
   vec_dot_type(t);  // rejects types without a dot kernel
   const int64_t nb = checked_blocks(t, n, "vec_dot");
   switch (t) {
-    case DType::f32: {
-      const auto* x = static_cast<const float*>(w);
-      const auto* y = static_cast<const float*>(a);
-      double s = 0.0;
-      for (int64_t i = 0; i < n; ++i) s += double(x[i] * y[i]);
-      return float(s);
-    }
-    case DType::f16: {
-      const auto* x = static_cast<const uint16_t*>(w);
-      const auto* y = static_cast<const uint16_t*>(a);
-      double s = 0.0;
-      for (int64_t i = 0; i < n; ++i) s += double(fp16_to_f32(x[i]) * fp16_to_f32(y[i]));
-      return float(s);
-    }
-    case DType::bf16: {
-      const auto* x = static_cast<const uint16_t*>(w);
-      const auto* y = static_cast<const uint16_t*>(a);
-      double s = 0.0;
-      for (int64_t i = 0; i < n; ++i) s += double(bf16_to_f32(x[i]) * bf16_to_f32(y[i]));
-      return float(s);
-    }
+    case DType::f32: return dot_float(static_cast<const float*>(w), static_cast<const float*>(a), n, [](float v) { return v; });
+    case DType::f16: return dot_float(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a), n, fp16_to_f32);
+    case DType::bf16: return dot_float(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a), n, bf16_to_f32);
     case DType::q4_0: return dot_q4_0(static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a), nb);
     case DType::q4_1: return dot_q4_1(static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a), nb);
     case DType::q5_0: return dot_q5_0(static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a), nb);
@@ -242,8 +217,8 @@ float vec_dot(DType t, int64_t n, const void* w, const void* a) {
     case DType::iq4_nl: return dot_iq4_nl(static_cast<const BlockIQ4_NL*>(w), static_cast<const BlockQ8_0*>(a), nb);
     case DType::q2_k: return dot_q2_k(static_cast<const BlockQ2_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
     case DType::q3_k: return dot_q3_k(static_cast<const BlockQ3_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
-    case DType::q4_k: return dot_q4_k(static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
-    case DType::q5_k: return dot_q5_k(static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q4_k: return dot_q45_k<BlockQ4_K, unpack_q4_k>(static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
+    case DType::q5_k: return dot_q45_k<BlockQ5_K, unpack_q5_k>(static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
     case DType::q6_k: return dot_q6_k(static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a), nb);
     case DType::iq4_xs: return dot_iq4_xs(static_cast<const BlockIQ4_XS*>(w), static_cast<const BlockQ8_K*>(a), nb);
     default: unsupported(t, "vec_dot");

@@ -4,6 +4,7 @@
 #include "kernels/ref/ref_quant_search.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -123,15 +124,25 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
   return best_d;
 }
 
-int nearest_codebook(float v) {
-  if (!(v > kIQ4NLValues[0])) return 0;
-  if (!(v < kIQ4NLValues[15])) return 15;
-  int lo = 0, hi = 15;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (v < kIQ4NLValues[mid]) hi = mid; else lo = mid;
+namespace {
+// floor_index[i + 128]: the largest codebook index whose value is <= i (0 below the first).
+constexpr auto kFloorIndex = [] {
+  std::array<uint8_t, 256> t{};
+  for (int i = -128; i < 128; ++i) {
+    int j = 0;
+    while (j < 15 && kIQ4NLValues[j + 1] <= i) ++j;
+    t[size_t(i + 128)] = uint8_t(j);
   }
-  return v - float(kIQ4NLValues[lo]) < float(kIQ4NLValues[hi]) - v ? lo : hi;
+  return t;
+}();
+}  // namespace
+
+int nearest_codebook(float v) {
+  if (!(v > kIQ4NLValues[0])) return 0;  // also NaN
+  if (!(v < kIQ4NLValues[15])) return 15;
+  const int lo = kFloorIndex[size_t(int(std::floor(v)) + 128)];
+  // v lies in [K[lo], K[lo+1]); ties go to the lower entry.
+  return float(kIQ4NLValues[lo + 1]) - v < v - float(kIQ4NLValues[lo]) ? lo + 1 : lo;
 }
 
 float fit_codebook(int n, const float* x, const float* w, uint8_t* idx, int ntry) {

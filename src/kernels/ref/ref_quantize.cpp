@@ -30,8 +30,8 @@ static void quantize_q4_0(const float* x, BlockQ4_0* y, int64_t nb) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = f32_to_fp16(d);
     for (int j = 0; j < 16; ++j) {
-      const int q0 = std::min(15, int(int8_t(x[j] * id + 8.5f)));
-      const int q1 = std::min(15, int(int8_t(x[j + 16] * id + 8.5f)));
+      const int q0 = std::min(15, int(trunc_i8(x[j] * id + 8.5f)));
+      const int q1 = std::min(15, int(trunc_i8(x[j + 16] * id + 8.5f)));
       y[i].qs[j] = uint8_t(q0 | (q1 << 4));
     }
   }
@@ -46,8 +46,8 @@ static void quantize_q4_1(const float* x, BlockQ4_1* y, int64_t nb) {
     y[i].d = f32_to_fp16(d);
     y[i].m = f32_to_fp16(min);
     for (int j = 0; j < 16; ++j) {
-      const int q0 = std::min(15, int(int8_t((x[j] - min) * id + 0.5f)));
-      const int q1 = std::min(15, int(int8_t((x[j + 16] - min) * id + 0.5f)));
+      const int q0 = std::min(15, int(trunc_i8((x[j] - min) * id + 0.5f)));
+      const int q1 = std::min(15, int(trunc_i8((x[j + 16] - min) * id + 0.5f)));
       y[i].qs[j] = uint8_t(q0 | (q1 << 4));
     }
   }
@@ -61,8 +61,8 @@ static void quantize_q5_0(const float* x, BlockQ5_0* y, int64_t nb) {
     y[i].d = f32_to_fp16(d);
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
-      const int q0 = std::min(31, int(int8_t(x[j] * id + 16.5f)));
-      const int q1 = std::min(31, int(int8_t(x[j + 16] * id + 16.5f)));
+      const int q0 = std::min(31, int(trunc_i8(x[j] * id + 16.5f)));
+      const int q1 = std::min(31, int(trunc_i8(x[j + 16] * id + 16.5f)));
       y[i].qs[j] = uint8_t((q0 & 0x0F) | ((q1 & 0x0F) << 4));
       qh |= uint32_t((q0 >> 4) & 1) << j;
       qh |= uint32_t((q1 >> 4) & 1) << (j + 16);
@@ -81,8 +81,8 @@ static void quantize_q5_1(const float* x, BlockQ5_1* y, int64_t nb) {
     y[i].m = f32_to_fp16(min);
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
-      const int q0 = int(uint8_t((x[j] - min) * id + 0.5f));
-      const int q1 = int(uint8_t((x[j + 16] - min) * id + 0.5f));
+      const int q0 = int(trunc_low_byte((x[j] - min) * id + 0.5f));
+      const int q1 = int(trunc_low_byte((x[j + 16] - min) * id + 0.5f));
       y[i].qs[j] = uint8_t((q0 & 0x0F) | ((q1 & 0x0F) << 4));
       qh |= uint32_t((q0 >> 4) & 1) << j;
       qh |= uint32_t((q1 >> 4) & 1) << (j + 16);
@@ -99,7 +99,7 @@ void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t nb) {
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = f32_to_fp16(d);
-    for (int j = 0; j < 32; ++j) y[i].qs[j] = int8_t(std::roundf(x[j] * id));
+    for (int j = 0; j < 32; ++j) y[i].qs[j] = trunc_i8(std::roundf(x[j] * id));
   }
 }
 
@@ -113,7 +113,7 @@ void quantize_q8_1(const float* x, BlockQ8_1* y, int64_t nb) {
     y[i].d = f32_to_fp16(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y[i].qs[j] = int8_t(std::roundf(x[j] * id));
+      y[i].qs[j] = trunc_i8(std::roundf(x[j] * id));
       sum += y[i].qs[j];
     }
     y[i].s = f32_to_fp16(float(sum) * d);

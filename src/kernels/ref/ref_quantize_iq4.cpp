@@ -30,12 +30,10 @@ double assign_codebook(const float* x, const float* w, float dl, uint8_t* idx) {
   return err;
 }
 
-// sigma2-weighted (x^2 + eps) weights: large elements matter most, none is ignored entirely.
-void iq4_weights(const float* x, int n, float* w) {
-  double s2 = 0;
-  for (int i = 0; i < n; ++i) s2 += double(x[i]) * x[i];
-  const float eps = float(s2 / n) * 1e-3f;
-  for (int i = 0; i < n; ++i) w[i] = x[i] * x[i] + eps;
+// Element weights of the searches. Uniform: the quantizer minimises the plain squared error (the
+// searches take weights so that an importance matrix can be plugged in later).
+void iq4_weights(int n, float* w) {
+  for (int i = 0; i < n; ++i) w[i] = 1.0f;
 }
 
 }  // namespace
@@ -44,7 +42,7 @@ void quantize_iq4_nl(const float* x, BlockIQ4_NL* y, int64_t nb) {
   float w[32];
   uint8_t idx[32], tmp[32];
   for (int64_t i = 0; i < nb; ++i, x += 32) {
-    iq4_weights(x, 32, w);
+    iq4_weights(32, w);
     const float d = fit_codebook(32, x, w, idx, kNTry);
     // Pick the best of the f16 neighbours of d, re-assigning indices for the rounded scale.
     const uint16_t h0 = f32_to_fp16(d);
@@ -66,19 +64,13 @@ void quantize_iq4_xs(const float* x, BlockIQ4_XS* y, int64_t nb) {
   uint8_t idx[256], tmp[32];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockIQ4_XS& b = y[i];
-    iq4_weights(x, 256, w);
+    iq4_weights(256, w);
     for (int ib = 0; ib < 8; ++ib) scales[ib] = fit_codebook(32, x + 32 * ib, w + 32 * ib, idx + 32 * ib, kNTry);
     float amax = 0, max_scale = 0;
     for (int ib = 0; ib < 8; ++ib)
       if (std::fabs(scales[ib]) > amax) { amax = std::fabs(scales[ib]); max_scale = scales[ib]; }
     std::memset(&b, 0, sizeof b);
-    if (amax == 0.0f) {
-      for (int ib = 0; ib < 8; ++ib) b.scales_l[ib / 2] |= uint8_t(0x8 << (4 * (ib % 2)));  // ls = 32+... -> 0
-      b.scales_h = 0xAAAA;  // ls = 32 for every sub-block (dl = 0)
-      std::memset(b.scales_l, 0, 4);
-      for (int j = 0; j < 128; ++j) b.qs[j] = 0x88;
-      continue;
-    }
+    if (amax == 0.0f) continue;  // all zero: d = 0
     b.d = f32_to_fp16(-max_scale / 32.0f);
     const float d = fp16_to_f32(b.d);
     const float id = d != 0 ? 1.0f / d : 0.0f;

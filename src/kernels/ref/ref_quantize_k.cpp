@@ -1,6 +1,7 @@
-// Scalar reference weight quantizers for the K formats (Q2_K..Q6_K): a weighted scale search per
-// sub-block (candidate scales around amax/nmax, least-squares refit, assign/refit iterations), then
-// 4/6/8-bit quantization of the sub-block scales with a local search over neighbouring codes.
+// Scalar reference weight quantizers for the K formats (Q2_K..Q6_K): a scale search per sub-block
+// (candidate scales around amax/nmax, least-squares refit, assign/refit iterations), then 4/6/8-bit
+// codes for the sub-block scales under a few candidate f16 super-scales, each code chosen among
+// the rounded one and its neighbours by the resulting squared error.
 #pragma GCC optimize("fp-contract=off")
 #include <algorithm>
 #include <cmath>
@@ -13,22 +14,19 @@
 namespace omni::kernels::ref::detail {
 namespace {
 
-constexpr int kSuperSteps = 4;       // super-scale candidates on each side of the base one
-constexpr float kSuperStep = 0.01f;  // relative spacing of the super-scale candidates
+// Super-scale candidates, as factors on the inverse scale that maps the largest sub-block scale to
+// the extreme code: small steps around 1, and larger ones that trade clipping the largest
+// sub-block for finer codes everywhere else (rows with outliers).
+constexpr float kSuperFactors[] = {0.96f, 0.97f, 0.98f, 0.99f, 1.0f,  1.01f, 1.02f, 1.03f, 1.04f, 1.1f,
+                                   1.2f,  1.35f, 1.5f,  1.75f, 2.0f,  2.5f,  3.0f,  4.0f};
 
-// Per-element weights: the K-quant searches favour large-magnitude elements.
-enum class Weighting { abs, sq, rms_plus_abs };
-void make_weights(const float* x, int n, Weighting kind, float* w) {
-  if (kind == Weighting::sq) {
-    for (int i = 0; i < n; ++i) w[i] = x[i] * x[i];
-  } else if (kind == Weighting::abs) {
-    for (int i = 0; i < n; ++i) w[i] = std::fabs(x[i]);
-  } else {
-    float s2 = 0;
-    for (int i = 0; i < n; ++i) s2 += x[i] * x[i];
-    const float av = std::sqrt(s2 / float(n));
-    for (int i = 0; i < n; ++i) w[i] = av + std::fabs(x[i]);
-  }
+constexpr float kMinSuperFactors[] = {0.98f, 1.0f, 1.02f, 1.1f};
+
+// Element weights of the searches. Uniform: the quantizers minimise the plain squared error,
+// which measured better (round-trip RMSE) than magnitude-weighted variants; the searches take
+// weights so that an importance matrix can be plugged in later.
+void make_weights(int n, float* w) {
+  for (int i = 0; i < n; ++i) w[i] = 1.0f;
 }
 
 // Signed value of the element of v[0..n) with the largest magnitude (first one on ties).
@@ -40,38 +38,37 @@ float signed_absmax(const float* v, int n) {
 }
 
 // --- scale + min formats (Q2_K, Q4_K, Q5_K) ------------------------------------------------
-// n_sub sub-blocks of len elements; sub-block scale/min codes of `bits` bits; quants 0..nmax.
+// n_sub sub-blocks of len elements; sub-block scale/min codes 0..code_max; quants 0..nmax.
 // Outputs the super-scales (already f16), the codes and the quants L (row order).
 struct MinFormat {
   int n_sub, len, nmax, code_max;  // code_max: 15 (4-bit codes) or 63 (6-bit)
   float rmin, rdelta;
   int nstep;
-  Weighting weighting;
 };
 
 void quantize_scale_min_superblock(const MinFormat& f, const float* x, uint16_t& d16, uint16_t& dmin16,
                                    uint8_t* sc_code, uint8_t* m_code, uint8_t* L) {
   float w[256], scales[16], mins[16];
   for (int j = 0; j < f.n_sub; ++j) {
-    make_weights(x + j * f.len, f.len, f.weighting, w + j * f.len);
+    make_weights(f.len, w + j * f.len);
     scales[j] = fit_scale_min(f.len, f.nmax, x + j * f.len, w + j * f.len, L + j * f.len, &mins[j], f.rmin,
                               f.rdelta, f.nstep);
   }
   float max_scale = 0, max_min = 0;
   for (int j = 0; j < f.n_sub; ++j) { max_scale = std::max(max_scale, scales[j]); max_min = std::max(max_min, mins[j]); }
-  const float inv_scale = max_scale > 0 ? float(f.code_max) / max_scale : 0.0f;
-  const float inv_min = max_min > 0 ? float(f.code_max) / max_min : 0.0f;
-  d16 = f32_to_fp16(max_scale / float(f.code_max));
   dmin16 = f32_to_fp16(max_min / float(f.code_max));
-  const float d = fp16_to_f32(d16), dmin = fp16_to_f32(dmin16);
-  for (int j = 0; j < f.n_sub; ++j) {
-    const int ls0 = std::min(f.code_max, nearest_int(inv_scale * scales[j]));
-    const int lm0 = std::min(f.code_max, nearest_int(inv_min * mins[j]));
+  const float dmin = fp16_to_f32(dmin16);
+  const float inv_min = max_min > 0 ? float(f.code_max) / max_min : 0.0f;
+  // Codes and quants of sub-block j for super-scale d: the rounded codes and their neighbours,
+  // keeping the pair with the smallest error. Returns that error.
+  auto encode_sub = [&](int j, float d, float inv_scale, uint8_t& sc_out, uint8_t& m_out, uint8_t* Lj) {
+    const int ls0 = std::clamp(nearest_int(inv_scale * scales[j]), 0, f.code_max);
+    const int lm0 = std::clamp(nearest_int(inv_min * mins[j]), 0, f.code_max);
     const float* xb = x + j * f.len;
     const float* wb = w + j * f.len;
     double best = std::numeric_limits<double>::infinity();
-    int best_ls = ls0, best_lm = lm0;
-    // Try the neighbouring codes too: rounding each code independently is not optimal.
+    sc_out = uint8_t(ls0);
+    m_out = uint8_t(lm0);
     for (int ls = std::max(0, ls0 - 1); ls <= std::min(f.code_max, ls0 + 1); ++ls) {
       for (int lm = std::max(0, lm0 - 1); lm <= std::min(f.code_max, lm0 + 1); ++lm) {
         const float dl = d * float(ls), ml = dmin * float(lm);
@@ -81,15 +78,32 @@ void quantize_scale_min_superblock(const MinFormat& f, const float* x, uint16_t&
           const double diff = double(dl * float(l) - ml) - xb[i];
           err += wb[i] * diff * diff;
         }
-        if (err < best) { best = err; best_ls = ls; best_lm = lm; }
+        if (err < best) { best = err; sc_out = uint8_t(ls); m_out = uint8_t(lm); }
       }
     }
-    sc_code[j] = uint8_t(best_ls);
-    m_code[j] = uint8_t(best_lm);
-    const float dl = d * float(best_ls), ml = dmin * float(best_lm);
-    for (int i = 0; i < f.len; ++i)
-      L[j * f.len + i] = uint8_t(dl > 0 ? std::clamp(nearest_int((xb[i] + ml) / dl), 0, f.nmax) : 0);
+    const float dl = d * float(sc_out), ml = dmin * float(m_out);
+    if (Lj)
+      for (int i = 0; i < f.len; ++i) Lj[i] = uint8_t(dl > 0 ? std::clamp(nearest_int((xb[i] + ml) / dl), 0, f.nmax) : 0);
+    return best;
+  };
+  // A few super-scale candidates (fewer than the signed formats: each costs 9 code pairs here).
+  d16 = f32_to_fp16(max_scale / float(f.code_max));
+  float best_inv_scale = max_scale > 0 ? float(f.code_max) / max_scale : 0.0f;
+  if (max_scale > 0) {
+    double best_total = std::numeric_limits<double>::infinity();
+    for (const float factor : kMinSuperFactors) {
+      const float inv_scale = float(f.code_max) * factor / max_scale;
+      const uint16_t h = f32_to_fp16(1.0f / inv_scale);
+      const float d = fp16_to_f32(h);
+      if (!std::isfinite(d) || d == 0.0f) continue;
+      double total = 0;
+      uint8_t sc, m;
+      for (int j = 0; j < f.n_sub && total < best_total; ++j) total += encode_sub(j, d, inv_scale, sc, m, nullptr);
+      if (total < best_total) { best_total = total; d16 = h; best_inv_scale = inv_scale; }
+    }
   }
+  const float d = fp16_to_f32(d16);
+  for (int j = 0; j < f.n_sub; ++j) encode_sub(j, d, best_inv_scale, sc_code[j], m_code[j], L + j * f.len);
 }
 
 void pack_scale_min_k4(const uint8_t* sc, const uint8_t* m, uint8_t* S) {
@@ -113,7 +127,7 @@ void quantize_signed_superblock(int lo, int hi, int code_lo, int code_hi, int co
                                 uint16_t& d16, int8_t* codes, int8_t* L) {
   float w[256], scales[16];
   for (int j = 0; j < 16; ++j) {
-    make_weights(x + 16 * j, 16, Weighting::sq, w + 16 * j);
+    make_weights(16, w + 16 * j);
     scales[j] = fit_symmetric(16, lo, hi, x + 16 * j, w + 16 * j, L + 16 * j, 9);
   }
   const float max_scale = signed_absmax(scales, 16);
@@ -129,8 +143,10 @@ void quantize_signed_superblock(int lo, int hi, int code_lo, int code_hi, int co
   const float iscale0 = float(code_ref) / max_scale;
   double best_total = std::numeric_limits<double>::infinity();
   int8_t cand_codes[16];
-  for (int k = -kSuperSteps; k <= kSuperSteps; ++k) {
-    const float iscale = iscale0 * (1.0f + kSuperStep * float(k));
+  d16 = 0;  // stays 0 (all codes 0) when no candidate is finite, e.g. for infinite input
+  std::memset(codes, 0, 16);
+  for (const float factor : kSuperFactors) {
+    const float iscale = iscale0 * factor;
     const uint16_t h = f32_to_fp16(1.0f / iscale);
     const float d = fp16_to_f32(h);
     if (!std::isfinite(d) || d == 0.0f) continue;
@@ -170,7 +186,7 @@ void quantize_signed_superblock(int lo, int hi, int code_lo, int code_hi, int co
 }  // namespace
 
 void quantize_q2_k(const float* x, BlockQ2_K* y, int64_t nb) {
-  static constexpr MinFormat kF{16, 16, 3, 15, -0.5f, 0.1f, 15, Weighting::abs};
+  static constexpr MinFormat kF{16, 16, 3, 15, -0.5f, 0.1f, 15};
   uint8_t L[256], sc[16], m[16];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ2_K& b = y[i];
@@ -184,7 +200,7 @@ void quantize_q2_k(const float* x, BlockQ2_K* y, int64_t nb) {
 }
 
 void quantize_q4_k(const float* x, BlockQ4_K* y, int64_t nb) {
-  static constexpr MinFormat kF{8, 32, 15, 63, -1.0f, 0.1f, 20, Weighting::rms_plus_abs};
+  static constexpr MinFormat kF{8, 32, 15, 63, -1.0f, 0.1f, 20};
   uint8_t L[256], sc[8], m[8];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ4_K& b = y[i];
@@ -196,7 +212,7 @@ void quantize_q4_k(const float* x, BlockQ4_K* y, int64_t nb) {
 }
 
 void quantize_q5_k(const float* x, BlockQ5_K* y, int64_t nb) {
-  static constexpr MinFormat kF{8, 32, 31, 63, -0.5f, 0.1f, 15, Weighting::rms_plus_abs};
+  static constexpr MinFormat kF{8, 32, 31, 63, -0.5f, 0.1f, 15};
   uint8_t L[256], sc[8], m[8];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ5_K& b = y[i];

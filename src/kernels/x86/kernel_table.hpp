@@ -17,10 +17,20 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 // A rows have stride lda floats, B rows ldb floats, C rows ldc floats.
 using GemmF32Fn = void (*)(int64_t k, const float* a, int64_t lda, int n_rows, const float* b, int64_t ldb,
                            int n_tok, float* c, int64_t ldc);
-// Quantized GEMM tile on converted activations: y[t*ldy + r] = dot(W row r, act row t) for
-// r < n_rows (<= 4), t < n_tok (<= 4); W rows w_stride bytes apart, act rows a_stride bytes apart.
-using GemmQFn = void (*)(int64_t k, const void* w, size_t w_stride, int n_rows, const void* act, size_t a_stride,
-                         int n_tok, float* y, int64_t ldy);
+// Matrix x vector over n_rows weight rows (w_stride bytes apart) and one converted activation row;
+// writes y[0..n_rows). Lets a kernel prepare the activation once for many rows.
+using MatvecFn = void (*)(int64_t k, const void* w, size_t w_stride, int64_t n_rows, const void* act, float* y);
+
+// Quantized GEMM (VNNI) on activations converted to vec_dot_type and then packed per token.
+struct GemmQ {
+  size_t (*packed_bytes)(int64_t k) = nullptr;   // bytes of one packed token
+  size_t (*scratch_bytes)(int64_t k) = nullptr;  // per-thread scratch for tile()
+  void (*pack)(const void* converted, int64_t k, void* dst) = nullptr;  // one token
+  // y[t*ldy + r] = dot(W row r, token t) for r < n_rows (<= 4) and every t < n_tok; W rows are
+  // w_stride bytes apart, packed tokens p_stride bytes apart.
+  void (*tile)(int64_t k, const void* w, size_t w_stride, int n_rows, const void* packed, size_t p_stride, int n_tok,
+               float* y, int64_t ldy, void* scratch) = nullptr;
+};
 
 struct KernelTable {
   Isa isa = Isa::scalar;
@@ -28,7 +38,8 @@ struct KernelTable {
   DequantFn dequant[kDTypeCount] = {};
   ConvertFn convert[kDTypeCount] = {};  // indexed by the weight type
   VecDotFn vec_dot[kDTypeCount] = {};
-  GemmQFn gemm_q[kDTypeCount] = {};
+  GemmQ gemm_q[kDTypeCount] = {};
+  MatvecFn matvec[kDTypeCount] = {};  // optional; otherwise vec_dot per row
   GemmF32Fn gemm_f32 = nullptr;
   int gemm_rows = 4;     // rows per gemm_f32 / gemm_q call at most
   int gemm_max_tok = 4;  // tokens per gemm_f32 call at most
@@ -37,6 +48,7 @@ struct KernelTable {
 // Fill a table with the kernels of one instruction set (defined in the *_avx2 / *_avx512 files).
 void fill_table_avx2(KernelTable& t);
 void fill_table_avx512(KernelTable& t);
+void fill_gemm_q_avx512(KernelTable& t);  // gemm_q_avx512.cpp
 
 // The table for a given ISA, or nullptr when this CPU cannot run it.
 const KernelTable* kernel_table(Isa isa);

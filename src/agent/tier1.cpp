@@ -1,0 +1,130 @@
+// Tier-1 prompt construction, action extraction and the remote OpenAI-compatible backend.
+#include "agent/tier1.hpp"
+
+#include <mutex>
+
+#include <curl/curl.h>
+
+#include "omni/error.hpp"
+
+namespace omni::agent {
+
+using nlohmann::json;
+
+std::string tier1_system_prompt(const Catalog& catalog) {
+  std::string p =
+      "You turn the user's request into exactly one JSON action for a home and 3D-room assistant. "
+      "Answer with the JSON object only: {\"action\": NAME, ...arguments}. Use only the actions and "
+      "argument values listed below. When no action fits (a question, chit-chat), answer with the "
+      "\"say\" action if it is listed.\n\nActions:\n";
+  for (const auto& a : catalog.actions()) {
+    p += "- " + a.name + ": " + a.description + "\n  arguments: " + a.parameters.value("properties", json::object()).dump();
+    if (a.parameters.contains("required")) p += " required: " + a.parameters["required"].dump();
+    p += "\n";
+  }
+  std::string shots;
+  for (const auto& a : catalog.actions())
+    for (const auto& e : a.examples)
+      if (e.contains("utterance")) shots += "User: " + e["utterance"].get<std::string>() + "\nJSON: " + e["action"].dump() + "\n";
+  if (!shots.empty()) p += "\nExamples:\n" + shots;
+  return p;
+}
+
+json build_tier1_messages(const Catalog& catalog, const std::string& utterance, bool has_image) {
+  json messages = json::array();
+  messages.push_back({{"role", "system"}, {"content", tier1_system_prompt(catalog)}});
+  messages.push_back({{"role", "user"}, {"content", has_image ? "<image>" + utterance : utterance}});
+  return messages;
+}
+
+std::optional<json> parse_action_text(const std::string& text) {
+  size_t start = text.find('{');
+  while (start != std::string::npos) {
+    // Find the matching close brace, respecting strings.
+    int depth = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = start; i < text.size(); ++i) {
+      char c = text[i];
+      if (in_str) {
+        if (esc) esc = false;
+        else if (c == '\\') esc = true;
+        else if (c == '"') in_str = false;
+        continue;
+      }
+      if (c == '"') in_str = true;
+      else if (c == '{') ++depth;
+      else if (c == '}' && --depth == 0) {
+        try {
+          json j = json::parse(text.substr(start, i - start + 1));
+          if (j.is_object()) return j;
+        } catch (...) {
+        }
+        break;
+      }
+    }
+    start = text.find('{', start + 1);
+  }
+  return std::nullopt;
+}
+
+namespace {
+size_t collect(char* data, size_t size, size_t n, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  if (out->size() < (8u << 20)) out->append(data, size * n);
+  return size * n;
+}
+}  // namespace
+
+RemoteTier1::RemoteTier1(std::string base_url, std::string model, long timeout_ms)
+    : base_url_(std::move(base_url)), model_(std::move(model)), timeout_ms_(timeout_ms) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+Tier1Output RemoteTier1::generate(const json& messages, const json& schema, std::optional<uint64_t> seed) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::string url = base_url_;
+  if (url.size() < 3 || url.substr(url.size() - 3) != "/v1") url += "/v1";
+  url += "/chat/completions";
+  json body{{"model", model_.empty() ? "default" : model_},
+            {"messages", messages},
+            {"temperature", 0},
+            {"max_tokens", 256},
+            {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "action"}, {"strict", true}, {"schema", schema}}}}}};
+  if (seed) body["seed"] = *seed;
+  const std::string payload = body.dump();
+  CURL* curl = curl_easy_init();
+  if (!curl) fail(ErrorCode::internal, "libcurl could not start a request");
+  std::string response;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms_);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc == CURLE_OPERATION_TIMEDOUT) fail(ErrorCode::timeout, "LLM backend ", url, " timed out after ", timeout_ms_, " ms");
+  if (rc != CURLE_OK) fail(ErrorCode::network, "LLM backend ", url, ": ", curl_easy_strerror(rc));
+  if (status != 200) fail(ErrorCode::network, "LLM backend ", url, " answered HTTP ", status, ": ", response.substr(0, 300));
+  json r;
+  try {
+    r = json::parse(response);
+  } catch (const std::exception& e) {
+    fail(ErrorCode::network, "LLM backend ", url, " sent invalid JSON: ", e.what());
+  }
+  if (!r.contains("choices") || !r["choices"].is_array() || r["choices"].empty() || !r["choices"][0].contains("message"))
+    fail(ErrorCode::network, "LLM backend ", url, " sent no choices");
+  const json& msg = r["choices"][0]["message"];
+  Tier1Output out;
+  out.text = msg.contains("content") && msg["content"].is_string() ? msg["content"].get<std::string>() : "";
+  if (r.contains("usage")) out.usage = r["usage"];
+  return out;
+}
+
+}  // namespace omni::agent

@@ -1,0 +1,116 @@
+// `omni chat`: an interactive chat with a local GGUF model (readline line editing and history;
+// /reset, /system TEXT, /quit). The KV cache is reused across turns (common-prefix matching).
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "omni/error.hpp"
+#include "runtime/chat_template.hpp"
+#include "runtime/session.hpp"
+
+namespace omni::cli {
+
+extern const CommandSpec k_chat_spec = {
+    "chat",
+    "omni chat -m MODEL.gguf [--system TEXT] [--temp T] [--seed S] [--threads N] [--ctx N]",
+    "Chat interactively with a local GGUF model.",
+    "Type a message and press Enter; the answer streams back. Commands:\n"
+    "  /reset         forget the conversation\n"
+    "  /system TEXT   set the system message (and reset)\n"
+    "  /quit          leave (Ctrl-D too)\n"
+    "The chat template is recognised from the model file or chosen with --chat-template.",
+    {
+        {"model", 'm', true, "MODEL", "GGUF model file"},
+        {"system", 0, true, "TEXT", "system message"},
+        {"temp", 0, true, "T", "sampling temperature (default 0.8; 0 = greedy)"},
+        {"seed", 's', true, "S", "random seed"},
+        {"n-predict", 'n', true, "N", "most tokens per answer (default 1024)"},
+        {"chat-template", 0, true, "NAME", "chatml, qwen2.5, qwen3, llama3, mistral or gemma"},
+        {"threads", 't', true, "N", "threads (default: all cores)"},
+        {"ctx", 'c', true, "N", "context length (default: min(training context, 4096))"},
+    },
+    0,
+    0};
+
+int run_chat(const Args& args) {
+  auto model = runtime::Model::load(args.require("model"));
+  const auto tmpl = runtime::ChatTemplate::for_model(*model, args.get("chat-template", ""));
+  runtime::SessionOptions so;
+  so.n_ctx = int(args.get_int("ctx", 0));
+  so.n_threads = int(args.get_int("threads", 0));
+  runtime::Session session(model, so);
+  runtime::SamplingParams sp;
+  sp.temperature = float(args.get_float("temp", sp.temperature));
+  sp.seed = uint64_t(args.get_int("seed", int64_t(sp.seed)));
+  sp.max_tokens = int(args.get_int("n-predict", 1024));
+  sp.stop = tmpl.stop_strings();
+
+  std::string system = args.get("system", "");
+  std::vector<runtime::ChatMessage> msgs;
+  auto restart = [&] {
+    msgs.clear();
+    if (!system.empty()) msgs.push_back({"system", system, {}, {}, {}});
+    session.reset();
+  };
+  restart();
+  std::fprintf(stderr, "omni chat: %s (%s, template %s). /reset, /system TEXT, /quit.\n", model->name().c_str(),
+               model->architecture().c_str(), tmpl.name().c_str());
+  const bool tty = isatty(0);
+  for (;;) {
+    std::string input;
+    if (tty) {
+      char* line = readline("> ");
+      if (!line) break;
+      input = line;
+      std::free(line);
+    } else if (!std::getline(std::cin, input)) {
+      break;
+    }
+    if (input.empty()) continue;
+    if (tty) add_history(input.c_str());
+    if (input == "/quit" || input == "/exit") break;
+    if (input == "/reset") { restart(); std::fprintf(stderr, "(conversation reset)\n"); continue; }
+    if (input.rfind("/system", 0) == 0) {
+      system = input.size() > 8 ? input.substr(8) : "";
+      restart();
+      std::fprintf(stderr, "(system message set; conversation reset)\n");
+      continue;
+    }
+    msgs.push_back({"user", input, {}, {}, {}});
+    const auto tokens = model->tokenizer().encode(tmpl.render(msgs, true), false, true);
+    // Reuse the cached prefix; evaluate only what changed.
+    size_t common = 0;
+    const auto& hist = session.history();
+    while (common < hist.size() && common < tokens.size() && hist[common] == tokens[common]) ++common;
+    if (common == tokens.size()) --common;  // at least one token must be evaluated for fresh logits
+    if (int(tokens.size()) >= session.n_ctx()) {
+      std::fprintf(stderr, "(the conversation no longer fits in the context of %d tokens; /reset to start over)\n", session.n_ctx());
+      msgs.pop_back();
+      continue;
+    }
+    session.truncate(int(common));
+    const std::vector<int32_t> rest(tokens.begin() + std::ptrdiff_t(common), tokens.end());
+    try {
+      const auto r = session.generate(rest, sp, nullptr, [](int32_t, std::string_view t) {
+        std::fwrite(t.data(), 1, t.size(), stdout);
+        std::fflush(stdout);
+        return true;
+      });
+      std::printf("\n");
+      msgs.push_back({"assistant", r.text, {}, {}, {}});
+      if (r.finish == runtime::FinishReason::context)
+        std::fprintf(stderr, "(context full; /reset to start over)\n");
+    } catch (const Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      msgs.pop_back();
+    }
+  }
+  return 0;
+}
+
+}  // namespace omni::cli
