@@ -13,10 +13,12 @@ omni_pkg(sndfile sndfile)
 omni_pkg(soxr soxr)
 omni_pkg(sqlite3 sqlite3)
 omni_pkg(curl libcurl)
+omni_pkg(crypto libcrypto)   # OpenSSL SHA-256 (omni pull)
 omni_pkg(mosquitto libmosquitto)
 omni_pkg(webp libwebp)
 omni_pkg(yamlcpp yaml-cpp)
 omni_pkg(stb stb)
+omni_pkg(zlib zlib)
 
 # espeak-ng ships no .pc file on Debian 12.
 find_library(ESPEAK_NG_LIB espeak-ng REQUIRED)

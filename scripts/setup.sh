@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   nlohmann-json3-dev libboost-dev libboost-system-dev libssl-dev
   libsndfile1-dev libsoxr-dev libpcre2-dev libespeak-ng-dev espeak-ng sox
-  libsqlite3-dev sqlite3 libcurl4-openssl-dev libmosquitto-dev mosquitto mosquitto-clients
+  libsqlite3-dev sqlite3 zlib1g-dev libcurl4-openssl-dev libmosquitto-dev mosquitto mosquitto-clients
   libgtest-dev libgmock-dev libbenchmark-dev libwebp-dev libstb-dev libyaml-cpp-dev libreadline-dev
   chromium
 )

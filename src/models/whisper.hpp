@@ -29,6 +29,9 @@ struct SpecialTokens {
 int language_index(const std::string& code);
 const char* language_code(int index);
 
+// OpenAI Whisper's repetition measure: text bytes over zlib-compressed bytes (0 for empty text).
+double compression_ratio(const std::string& text);
+
 struct Options {
   std::string language = "en";   // a code, or "auto" to detect
   bool translate = false;
@@ -36,8 +39,9 @@ struct Options {
   int beam_size = 1;             // > 1: beam search at temperature 0
   int best_of = 5;               // samples per fallback temperature > 0
   std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
-  float entropy_threshold = 2.4f;      // repetition check on the last 32 tokens (whisper.cpp's
-                                       // stand-in for the compression-ratio threshold)
+  float compression_ratio_threshold = 2.4f;  // OpenAI's: text bytes / zlib-compressed bytes above
+                                             // this means repetitive output -> next temperature
+  float entropy_threshold = 2.4f;      // whisper.cpp's repetition check on the last 32 tokens
   float logprob_threshold = -1.0f;
   float no_speech_threshold = 0.6f;
   std::string initial_prompt;

@@ -8,6 +8,8 @@
 #include <numeric>
 #include <random>
 
+#include <zlib.h>
+
 #include "audio/mel.hpp"
 #include "models/whisper.hpp"
 #include "models/whisper_internal.hpp"
@@ -47,6 +49,17 @@ double token_entropy(const std::vector<int>& t) {
 }
 
 }  // namespace
+
+// OpenAI Whisper's repetition measure: bytes of the text over bytes of its zlib compression.
+double compression_ratio(const std::string& text) {
+  if (text.empty()) return 0.0;
+  uLongf n = compressBound(uLong(text.size()));
+  std::vector<Bytef> buf(n);
+  if (compress2(buf.data(), &n, reinterpret_cast<const Bytef*>(text.data()), uLong(text.size()), Z_DEFAULT_COMPRESSION) != Z_OK)
+    return 0.0;
+  return double(text.size()) / double(n);
+}
+
 
 struct Decoding {
   const Model& m;
@@ -158,6 +171,12 @@ struct Decoding {
     r.avg_logprob = s.sum_logprob / double(std::max<size_t>(1, s.tokens.size() + 1));
     r.seek_delta = s.seek_delta;
     if (check && s.tokens.size() > 32 && token_entropy(s.tokens) < opt.entropy_threshold) r.failed = true;
+    if (check && opt.compression_ratio_threshold > 0) {
+      std::string text;
+      for (int id : s.tokens)
+        if (id < m.tokens().eot) text += m.token_text(id);
+      if (compression_ratio(text) > opt.compression_ratio_threshold) r.failed = true;
+    }
     if (!s.done) r.failed = true;
     return r;
   }

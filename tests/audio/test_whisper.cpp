@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <numeric>
+#include <thread>
 
 #include "audio/decode.hpp"
 #include "core/npy.hpp"
@@ -215,4 +216,72 @@ TEST(Whisper, CorruptedHeadersNeverCrash) {
       }
     }
   EXPECT_GE(errors, int(offsets.size()) * 3);  // nearly every corruption is detected
+}
+
+TEST(Whisper, PromptConstructionForTranslateAndInitialPrompt) {
+  whisper::Model model(kData + "/whisper/mini-random.ggml.bin");
+  const auto samples = audio::decode_audio_file(kData + "/audio/jfk.wav");
+  ThreadPool pool(2);
+  const auto& st = model.tokens();
+  auto first_logits = [&](whisper::Options opt) {
+    std::vector<float> lg;
+    opt.first_prompt_logits = &lg;
+    opt.temperatures = {0.0f};
+    opt.timestamps = false;
+    opt.max_tokens = 1;
+    model.transcribe(samples, opt, pool);
+    return lg;
+  };
+  whisper::Options tr;
+  tr.translate = true;
+  tr.language = "de";
+  auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    EXPECT_EQ(a.size(), b.size());
+    double m = 0;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+  };
+  const auto de_translate = model.logits_after_prompt(samples, {st.sot, st.lang(2), st.translate, st.notimestamps}, pool);
+  EXPECT_LT(max_diff(first_logits(tr), de_translate), 1e-5);
+  EXPECT_GT(max_diff(de_translate, read_f32_file(kData + "/whisper/logits_after_prompt.f32")), 1e-2);
+  whisper::Options pr;
+  pr.initial_prompt = " Americans";
+  std::vector<int> prompt = {st.prev};
+  for (int id : model.tokenize(" Americans")) prompt.push_back(id);
+  prompt.insert(prompt.end(), {st.sot, st.lang(0), st.transcribe, st.notimestamps});
+  EXPECT_LT(max_diff(first_logits(pr), model.logits_after_prompt(samples, prompt, pool)), 1e-5);
+}
+
+TEST(Whisper, ConcurrentTranscriptionsAgreeWithSequential) {
+  whisper::Model model(kData + "/whisper/mini-random.ggml.bin");
+  const auto samples = audio::decode_audio_file(kData + "/audio/jfk.wav");
+  whisper::Options opt;
+  opt.temperatures = {0.0f};
+  opt.max_tokens = 6;
+  ThreadPool pool(1);
+  const auto ref = model.transcribe(samples, opt, pool);
+  std::vector<whisper::Transcript> got(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back([&, i] {
+      ThreadPool own(1);
+      got[size_t(i)] = model.transcribe(samples, opt, own);
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) {
+    EXPECT_EQ(g.text, ref.text);
+    ASSERT_EQ(g.segments.size(), ref.segments.size());
+    for (size_t i = 0; i < g.segments.size(); ++i) EXPECT_EQ(g.segments[i].tokens, ref.segments[i].tokens);
+  }
+}
+
+// OpenAI's temperature-fallback trigger: repetitive text compresses far better than speech.
+TEST(WhisperFallback, CompressionRatioSeparatesRepetitionFromSpeech) {
+  std::string looped;
+  for (int i = 0; i < 40; ++i) looped += " thank you.";
+  const std::string speech =
+      " And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
+  EXPECT_GT(omni::whisper::compression_ratio(looped), 2.4);
+  EXPECT_LT(omni::whisper::compression_ratio(speech), 2.4);
+  EXPECT_EQ(omni::whisper::compression_ratio(""), 0.0);
 }
