@@ -14,8 +14,8 @@ static void print_overview() {
             << " - an on-device omni-modal agent runtime: hear, see, understand, act.\n\n"
                "Usage: omni COMMAND [options]   (omni COMMAND --help for details)\n\nCommands:\n";
   for (const auto& c : all_commands()) {
-    std::string name = "  " + c.spec->name;
-    if (name.size() < 18) name.append(18 - name.size(), ' ');
+    std::string name = "  " + c.spec->name + "  ";
+    if (name.size() < 20) name.append(20 - name.size(), ' ');
     std::cout << name << c.spec->summary << "\n";
   }
 }
