@@ -5,7 +5,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include "agent/scene/scene_state.hpp"
 #include "omni/error.hpp"

@@ -203,7 +203,7 @@ TEST(Catalog, DemoCopyMatchesTheFile) {
   std::ifstream in(std::string(OMNI_SOURCE_DIR) + "/catalogs/demo.yaml", std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), Catalog::demo_text()) << "run: python3 src/agent/embed_demo_catalog.py";
+  EXPECT_EQ(ss.str(), Catalog::demo_text()) << "the embedded demo catalog must equal catalogs/demo.yaml (cmake/embed_demo_catalog.cmake)";
 }
 
 TEST(Catalog, BadCatalogsAreErrors) {

@@ -265,3 +265,50 @@ TEST(TokenMask, ForcedTokensAndBudget) {
     EXPECT_LE(text.size() + 1, size_t(12 + seed));
   }
 }
+
+TEST(TokenMask, MaskEqualsBruteForceOverTheVocabulary) {
+  // The trie walk (with its free-string block shortcut) must allow exactly the tokens whose bytes,
+  // fed one by one from the current state, stay inside the grammar.
+  auto vocab = synthetic_vocab(20000, 9);
+  const json schema = omni::agent::Catalog::demo().union_schema();
+  auto g = compile_for_vocab(compile_json_schema(schema), vocab);
+  std::mt19937_64 rng(5);
+  int checked_states = 0;
+  for (int run = 0; run < 6; ++run) {
+    GrammarConstraint c(g, 0);
+    for (int step = 0; step < 40 && !c.finished(); ++step) {
+      auto m = c.current_mask();
+      int state = g->step_bytes(g->initial_state(), c.text());
+      ASSERT_GE(state, 0);
+      std::vector<int> allowed;
+      for (int t = 0; t < vocab->n_vocab(); ++t) {
+        bool expect = vocab->is_eog(t) ? g->accepting(state) : (!vocab->bytes(t).empty() && g->step_bytes(state, vocab->bytes(t)) >= 0);
+        bool got = (m->bits[size_t(t) >> 6] >> (t & 63)) & 1;
+        ASSERT_EQ(got, expect) << "token " << t << " '" << vocab->bytes(t) << "' after '" << c.text() << "'";
+        if (got) allowed.push_back(t);
+      }
+      ASSERT_EQ(int(allowed.size()), m->n_allowed);
+      // Budgeted masks: only tokens after which the output can still finish within the budget.
+      for (int64_t budget : {int64_t(0), int64_t(g->distance(state)) - 1, int64_t(g->distance(state)) + 2}) {
+        if (budget < 0) continue;
+        auto bm = g->mask(state, budget);
+        int n_real = 0;
+        for (int t = 0; t < vocab->n_vocab(); ++t) {
+          if (vocab->is_eog(t)) continue;
+          int s2 = vocab->bytes(t).empty() ? -1 : g->step_bytes(state, vocab->bytes(t));
+          bool expect = s2 >= 0 && int64_t(g->distance(s2)) <= budget;
+          bool got = (bm->bits[size_t(t) >> 6] >> (t & 63)) & 1;
+          n_real += expect;
+          ASSERT_EQ(got, expect) << "budget " << budget << " token " << t << " '" << vocab->bytes(t) << "' after '" << c.text() << "'";
+        }
+        for (int t : vocab->eog_tokens()) {  // EOS: when complete, or at a dead end (so generation stops)
+          bool got = (bm->bits[size_t(t) >> 6] >> (t & 63)) & 1;
+          EXPECT_EQ(got, g->accepting(state) || n_real == 0) << "budget " << budget << " after '" << c.text() << "'";
+        }
+      }
+      ++checked_states;
+      c.accept(allowed[rng() % allowed.size()]);
+    }
+  }
+  EXPECT_GT(checked_states, 100);
+}

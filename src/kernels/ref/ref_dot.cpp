@@ -1,5 +1,6 @@
 // Scalar reference activation conversion (vec_dot_type, spec §4.1-4.4) and the dot product of one
 // weight row with converted activations (spec §4.5: exact integer inner sums, float accumulation).
+#include <cstddef>
 #include <cstring>
 
 #include "kernels/ref/ref.hpp"
@@ -9,7 +10,12 @@ namespace omni::kernels::ref {
 namespace {
 using namespace detail;
 
-float f32_of(const float& v) { float f; std::memcpy(&f, &v, 4); return f; }
+// The f32 scale of a Q8_K block, read by bytes: blocks are packed, so d may be misaligned.
+float q8k_scale(const BlockQ8_K* b) {
+  float f;
+  std::memcpy(&f, reinterpret_cast<const uint8_t*>(b) + offsetof(BlockQ8_K, d), sizeof f);
+  return f;
+}
 
 // f32 / f16 / bf16: f32 products summed in double (as ggml's scalar path), 4 running sums.
 template <typename T, typename ToF32>
@@ -106,7 +112,7 @@ float dot_q2_k(const BlockQ2_K* x, const BlockQ8_K* y, int64_t nb) {
     const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return x[i].scales[j] & 0x0F; });
     int summs = 0;
     for (int j = 0; j < 16; ++j) summs += (x[i].scales[j] >> 4) * y[i].bsums[j];
-    const float dy = f32_of(y[i].d);
+    const float dy = q8k_scale(y + i);
     acc += (dy * fp16_to_f32(x[i].d)) * float(isum) - (dy * fp16_to_f32(x[i].dmin)) * float(summs);
   }
   return acc;
@@ -118,7 +124,7 @@ float dot_q3_k(const BlockQ3_K* x, const BlockQ8_K* y, int64_t nb) {
     q3k_scales(x[i].scales, sc);
     unpack_q3_k(x[i], q);
     const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return int(sc[j]); });
-    acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
+    acc += (fp16_to_f32(x[i].d) * q8k_scale(y + i)) * float(isum);
   }
   return acc;
 }
@@ -134,7 +140,7 @@ float dot_q45_k(const Block* x, const BlockQ8_K* y, int64_t nb) {
     const int isum = scaled_isum<32>(q, y[i].qs, 8, [&](int j) { return int(sc[j]); });
     int summs = 0;
     for (int j = 0; j < 8; ++j) summs += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    const float dy = f32_of(y[i].d);
+    const float dy = q8k_scale(y + i);
     acc += (fp16_to_f32(x[i].d) * dy) * float(isum) - (fp16_to_f32(x[i].dmin) * dy) * float(summs);
   }
   return acc;
@@ -145,7 +151,7 @@ float dot_q6_k(const BlockQ6_K* x, const BlockQ8_K* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     unpack_q6_k(x[i], q);
     const int isum = scaled_isum<16>(q, y[i].qs, 16, [&](int j) { return int(x[i].scales[j]); });
-    acc += (fp16_to_f32(x[i].d) * f32_of(y[i].d)) * float(isum);
+    acc += (fp16_to_f32(x[i].d) * q8k_scale(y + i)) * float(isum);
   }
   return acc;
 }
@@ -153,7 +159,7 @@ float dot_iq4_xs(const BlockIQ4_XS* x, const BlockQ8_K* y, int64_t nb) {
   float acc = 0.0f;
   uint8_t q[32];
   for (int64_t i = 0; i < nb; ++i) {
-    const float dd = fp16_to_f32(x[i].d) * f32_of(y[i].d);
+    const float dd = fp16_to_f32(x[i].d) * q8k_scale(y + i);
     for (int ib = 0; ib < 8; ++ib) {
       unpack_nibbles32(x[i].qs + 16 * ib, q);
       int sumi = 0;
