@@ -195,7 +195,9 @@ ActResult Agent::act(const ActRequest& req) {
     }
     if (r.action.is_null() && (req.tier == "1" || req.tier == "auto") && tier1) {
       auto t1 = Clock::now();
-      json messages = build_tier1_messages(impl_->catalog, req.text, req.image_path_or_data.has_value());
+      json messages = build_tier1_messages(
+          impl_->catalog, req.text,
+          req.image_path_or_data ? std::optional<std::string>(image_data_url(*req.image_path_or_data)) : std::nullopt);
       ep.prompt = messages.dump();
       try {
         std::lock_guard<std::mutex> lock(impl_->tier1_mutex);

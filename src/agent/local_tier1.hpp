@@ -9,8 +9,12 @@
 
 #include "agent/tier1.hpp"
 
+namespace omni::models {
+class VisionModel;
+}
 namespace omni::runtime {
 class Model;
+class VisionContext;
 namespace grammar {
 class CompiledGrammar;
 class TokenVocabulary;
@@ -25,10 +29,14 @@ class LocalTier1 : public Tier1Backend {
   LocalTier1(std::shared_ptr<const runtime::Model> model, int max_tokens = 192, int n_threads = 0);
   ~LocalTier1() override;
   std::string name() const override;
+  // A vision projector for the model: image_url parts of the user turn are then encoded and
+  // placed in the prompt (screen grounding). Without one, images are ignored with a text note.
+  void set_vision(std::shared_ptr<const models::VisionModel> mmproj);
   Tier1Output generate(const nlohmann::json& messages, const nlohmann::json& schema, std::optional<uint64_t> seed) override;
 
  private:
   std::shared_ptr<const runtime::Model> model_;
+  std::shared_ptr<runtime::VisionContext> vision_;
   std::shared_ptr<const runtime::grammar::TokenVocabulary> vocab_;
   std::map<std::string, std::shared_ptr<runtime::grammar::CompiledGrammar>> grammars_;  // schema text -> grammar
   std::mutex mutex_;

@@ -1,10 +1,13 @@
 // Tier-1 prompt construction, action extraction and the remote OpenAI-compatible backend.
 #include "agent/tier1.hpp"
 
-#include <mutex>
-
 #include <curl/curl.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+
+#include "core/base64.hpp"
 #include "omni/error.hpp"
 
 namespace omni::agent {
@@ -30,11 +33,32 @@ std::string tier1_system_prompt(const Catalog& catalog) {
   return p;
 }
 
-json build_tier1_messages(const Catalog& catalog, const std::string& utterance, bool has_image) {
+json build_tier1_messages(const Catalog& catalog, const std::string& utterance,
+                          const std::optional<std::string>& image_data_url) {
   json messages = json::array();
   messages.push_back({{"role", "system"}, {"content", tier1_system_prompt(catalog)}});
-  messages.push_back({{"role", "user"}, {"content", has_image ? "<image>" + utterance : utterance}});
+  if (image_data_url)
+    messages.push_back({{"role", "user"},
+                        {"content", json::array({{{"type", "image_url"}, {"image_url", {{"url", *image_data_url}}}},
+                                                 {{"type", "text"}, {"text", utterance}}})}});
+  else
+    messages.push_back({{"role", "user"}, {"content", utterance}});
   return messages;
+}
+
+std::string image_data_url(const std::string& path_or_data_url) {
+  if (path_or_data_url.rfind("data:", 0) == 0) return path_or_data_url;
+  std::ifstream f(path_or_data_url, std::ios::binary);
+  if (!f) fail(ErrorCode::not_found, "cannot open image '", path_or_data_url, "'");
+  const std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  const auto starts = [&](std::string_view magic) { return bytes.compare(0, magic.size(), magic) == 0; };
+  const char* mime = starts("\x89PNG") ? "image/png"
+                     : starts("\xff\xd8\xff") ? "image/jpeg"
+                     : starts("GIF8") ? "image/gif"
+                     : starts("BM") ? "image/bmp"
+                     : (bytes.size() > 12 && bytes.compare(8, 4, "WEBP") == 0) ? "image/webp"
+                                                                            : "application/octet-stream";
+  return std::string("data:") + mime + ";base64," + base64_encode(bytes);
 }
 
 std::optional<json> parse_action_text(const std::string& text) {
@@ -97,6 +121,9 @@ Tier1Output RemoteTier1::generate(const json& messages, const json& schema, std:
   if (!curl) fail(ErrorCode::internal, "libcurl could not start a request");
   std::string response;
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  // The backend's API key, as the server's chat proxy takes it (never logged).
+  if (const char* key = std::getenv("OMNI_LLM_BACKEND_KEY"); key && *key)
+    headers = curl_slist_append(headers, (std::string("Authorization: Bearer ") + key).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -29,8 +29,12 @@ class Tier1Backend {
 };
 
 // The chat messages for an utterance: a system prompt listing the actions, their argument schemas
-// and examples, then the user turn ("<image>" note when an image is attached).
-nlohmann::json build_tier1_messages(const Catalog& catalog, const std::string& utterance, bool has_image);
+// and examples, then the user turn. With an image (a data: URL) the user content is OpenAI's parts
+// form, [{"type":"image_url",...}, {"type":"text",...}], so the model sees the screen or photo.
+nlohmann::json build_tier1_messages(const Catalog& catalog, const std::string& utterance,
+                                    const std::optional<std::string>& image_data_url = std::nullopt);
+// A data: URL for an image given as a path or already as a data: URL (MIME type from the bytes).
+std::string image_data_url(const std::string& path_or_data_url);
 std::string tier1_system_prompt(const Catalog& catalog);
 
 // Extracts the JSON action from a model's text (tolerates code fences and text around one object).

@@ -35,14 +35,14 @@ Args::Args(const CommandSpec& spec, int argc, char** argv) : spec_(spec) {
     } else if (a.size() == 2) {
       opt = find_option(spec, "", a[1]);
     }
-    if (!opt) fail(ErrorCode::invalid_argument, "omni ", spec.name, ": unknown option '", a, "' (see omni ", spec.name, " --help)");
+    if (!opt) fail(ErrorCode::invalid_argument, "unknown option '", a, "' (see omni ", spec.name, " --help)");
     std::string v;
     if (opt->takes_value) {
       if (inline_value) v = *inline_value;
       else if (i + 1 < argc) v = argv[++i];
-      else fail(ErrorCode::invalid_argument, "omni ", spec.name, ": option --", opt->name, " needs a value (", opt->value_name.empty() ? "VALUE" : opt->value_name, ")");
+      else fail(ErrorCode::invalid_argument, "option --", opt->name, " needs a value (", opt->value_name.empty() ? "VALUE" : opt->value_name, ")");
     } else if (inline_value) {
-      fail(ErrorCode::invalid_argument, "omni ", spec.name, ": option --", opt->name, " takes no value");
+      fail(ErrorCode::invalid_argument, "option --", opt->name, " takes no value");
     }
     auto& slot = values_[opt->name];
     if (!opt->repeatable) slot.clear();
@@ -51,7 +51,7 @@ Args::Args(const CommandSpec& spec, int argc, char** argv) : spec_(spec) {
   if (help_) return;
   const int n = int(positional_.size());
   if (n < spec.min_positional || (spec.max_positional >= 0 && n > spec.max_positional))
-    fail(ErrorCode::invalid_argument, "omni ", spec.name, ": expected ",
+    fail(ErrorCode::invalid_argument, "expected ",
          spec.max_positional == spec.min_positional ? std::to_string(spec.min_positional)
          : spec.max_positional < 0 ? "at least " + std::to_string(spec.min_positional)
                                    : std::to_string(spec.min_positional) + " to " + std::to_string(spec.max_positional),
@@ -80,7 +80,7 @@ int64_t Args::get_int(const std::string& name, int64_t def) const {
   char* end = nullptr;
   const long long x = std::strtoll(v->c_str(), &end, 10);
   if (v->empty() || *end != '\0' || errno == ERANGE)
-    fail(ErrorCode::invalid_argument, "omni ", spec_.name, ": --", name, " needs a whole number, got '", *v, "'");
+    fail(ErrorCode::invalid_argument, "--", name, " needs a whole number, got '", *v, "'");
   return x;
 }
 
@@ -90,13 +90,13 @@ double Args::get_float(const std::string& name, double def) const {
   char* end = nullptr;
   const double x = std::strtod(v->c_str(), &end);
   if (v->empty() || *end != '\0')
-    fail(ErrorCode::invalid_argument, "omni ", spec_.name, ": --", name, " needs a number, got '", *v, "'");
+    fail(ErrorCode::invalid_argument, "--", name, " needs a number, got '", *v, "'");
   return x;
 }
 
 std::string Args::require(const std::string& name) const {
   auto v = value(name);
-  if (!v) fail(ErrorCode::invalid_argument, "omni ", spec_.name, ": missing required option --", name, ". Usage: ", spec_.usage);
+  if (!v) fail(ErrorCode::invalid_argument, "missing required option --", name, ". Usage: ", spec_.usage);
   return *v;
 }
 

@@ -10,6 +10,7 @@
 #include "agent/tier1.hpp"
 #include "runtime/model.hpp"
 #include "cli/commands.hpp"
+#include "models/mmproj.hpp"
 #include "omni/error.hpp"
 
 namespace omni::cli {
@@ -18,7 +19,7 @@ std::string default_episode_db();  // cmd_episodes.cpp
 
 extern const CommandSpec k_act_spec = {
     "act",
-    "omni act [--catalog C] [-m MODEL] [--llm-backend URL] [--tier 0|1|auto] [--seed S] [--dry-run] [--json] [--explain] \"utterance\"",
+    "omni act [--catalog C] [-m MODEL [--mmproj F]] [--llm-backend URL] [--image IMG] [--tier 0|1|auto] [--seed S] [--dry-run] [--json] [--explain] \"utterance\"",
     "Turn an utterance into an action, check it, execute it and record the episode.",
     "Routes the utterance through tier 0 (the catalog's templates, no model) and, when that finds\n"
     "nothing, tier 1 (an LLM constrained by the catalog's schema: --llm-backend URL for an\n"
@@ -26,10 +27,14 @@ extern const CommandSpec k_act_spec = {
     "Without --catalog the built-in demo catalog is used (lights, fans, temperature, camera, timers,\n"
     "share, door locks and the 3D room). An utterance that matches nothing prints \"action\": null\n"
     "and exits 0. Episodes go to --db (default $OMNI_EPISODES_DB or ~/.local/share/omni/episodes.db;\n"
-    "--no-record to skip).",
+    "--no-record to skip). --image passes a screenshot or photo to tier 1 (screen grounding: \"share\n"
+    "this table with Li\"): a local model needs its --mmproj; a --llm-backend receives it as an\n"
+    "image_url part.",
     {
         {"catalog", 0, true, "FILE", "action catalog (YAML or JSON); default: the built-in demo catalog"},
         {"model", 'm', true, "MODEL", "local GGUF model for tier 1"},
+        {"mmproj", 0, true, "FILE", "vision projector for the local model (needed to see --image)"},
+        {"image", 0, true, "IMG", "a screenshot or photo the utterance refers to"},
         {"llm-backend", 0, true, "URL", "OpenAI-compatible server for tier 1 (e.g. http://127.0.0.1:8000)"},
         {"llm-model", 0, true, "NAME", "model name sent to --llm-backend"},
         {"tier", 0, true, "0|1|auto", "which tier to use (default auto: 0 then 1)"},
@@ -60,11 +65,20 @@ int run_act(const Args& args) {
   agent::Agent agent(opt);
   if (args.has("model")) {
     if (!opt.llm_backend_url.empty()) fail(ErrorCode::invalid_argument, "give either -m MODEL or --llm-backend URL, not both");
-    agent.set_tier1(std::make_shared<agent::LocalTier1>(runtime::Model::load(args.get("model", ""))));
+    auto local = std::make_shared<agent::LocalTier1>(runtime::Model::load(args.get("model", "")));
+    if (args.has("mmproj")) local->set_vision(models::VisionModel::load(args.get("mmproj", "")));
+    agent.set_tier1(local);
+  } else if (args.has("mmproj")) {
+    fail(ErrorCode::invalid_argument, "--mmproj belongs to a local model: give -m MODEL too");
   }
   agent::ActRequest req;
   req.text = args.positional()[0];
   req.dry_run = args.has("dry-run");
+  if (args.has("image")) {
+    const std::string image = args.get("image", "");
+    vision::load_image(image);  // a clear error now for a missing or corrupt image
+    req.image_path_or_data = image;
+  }
   req.tier = args.get("tier", "auto");
   if (args.has("seed")) req.seed = static_cast<uint64_t>(args.get_int("seed", 0));
   if (args.has("yes")) req.confirm_answer = true;

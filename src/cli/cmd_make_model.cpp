@@ -51,7 +51,7 @@ int run_make_model(const Args& args) {
   models::RandomLlmOptions opts;
   opts.arch = args.require("arch");
   if (opts.arch != "llama" && opts.arch != "qwen2" && opts.arch != "qwen3")
-    fail(ErrorCode::invalid_argument, "--arch must be llama, qwen2 or qwen3 (got '", opts.arch, "')");
+    fail(ErrorCode::invalid_argument, "--arch must be llama, qwen2, qwen3, whisper or mmproj (got '", opts.arch, "')");
   const std::string out = args.require("output");
   const std::string shape_name = args.get("shape", "tiny");
   auto preset = models::llm_shape_preset(shape_name);

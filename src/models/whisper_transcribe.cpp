@@ -447,6 +447,9 @@ Transcript Model::transcribe(const std::vector<float>& samples_in, const Options
       std::string text;
       std::vector<int> seg_tokens;
       auto emit = [&](double a, double b) {
+        const double audio_end = seek_end / 100.0;  // a timestamp token may point past the audio
+        a = std::min(a, audio_end);
+        b = std::min(b, audio_end);
         const std::string tt = trim_copy(text);
         if (!tt.empty()) {
           Segment s;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "core/base64.hpp"
 #include "omni/error.hpp"
 
 namespace omni::vision {
@@ -29,15 +30,6 @@ void check_dims(int64_t w, int64_t h, const ImageLimits& limits, const std::stri
   if (w * h > limits.max_pixels)
     fail(ErrorCode::too_large, name, ": image is ", w, "x", h, " = ", w * h, " pixels, over the limit of ",
          limits.max_pixels);
-}
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
 }
 
 }  // namespace
@@ -92,25 +84,8 @@ Image decode_data_url(const std::string& url, const ImageLimits& limits) {
   const auto comma = url.find(',');
   if (comma == std::string::npos || url.substr(0, comma).find(";base64") == std::string::npos)
     fail(ErrorCode::invalid_argument, "image data URL must be base64 encoded (data:image/png;base64,...)");
-  std::vector<uint8_t> out;
-  out.reserve((url.size() - comma) * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = comma + 1; i < url.size(); ++i) {
-    const char c = url[i];
-    if (c == '=' ) break;
-    if (c == '\n' || c == '\r' || c == ' ') continue;
-    const int v = base64_value(c);
-    if (v < 0) fail(ErrorCode::invalid_argument, "image data URL has an invalid base64 character at offset ", i);
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(uint8_t(acc >> bits));
-    }
-    if (out.size() > limits.max_bytes) fail(ErrorCode::too_large, "image data URL is over the limit of ", limits.max_bytes, " bytes");
-  }
-  return decode_image(out.data(), out.size(), limits, "data URL image");
+  const std::string bytes = base64_decode(std::string_view(url).substr(comma + 1), "image data URL", limits.max_bytes);
+  return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), limits, "data URL image");
 }
 
 uint64_t image_hash(const Image& img) {

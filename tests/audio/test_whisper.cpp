@@ -285,3 +285,21 @@ TEST(WhisperFallback, CompressionRatioSeparatesRepetitionFromSpeech) {
   EXPECT_LT(omni::whisper::compression_ratio(speech), 2.4);
   EXPECT_EQ(omni::whisper::compression_ratio(""), 0.0);
 }
+
+// Timestamp tokens of a (random) model may point past the end of the audio: segments stay inside it.
+TEST(Whisper, SegmentTimesStayInsideTheAudio) {
+  whisper::Model model(kData + "/whisper/mini-random.ggml.bin");
+  const auto samples = audio::decode_audio_file(kData + "/audio/jfk.wav");
+  const double duration = double(samples.size()) / 16000.0;
+  ThreadPool pool(2);
+  whisper::Options opt;
+  opt.timestamps = true;
+  opt.temperatures = {0.0f};
+  opt.max_tokens = 24;
+  const auto t = model.transcribe(samples, opt, pool);
+  for (const auto& s : t.segments) {
+    EXPECT_GE(s.start, 0.0);
+    EXPECT_LE(s.start, s.end);
+    EXPECT_LE(s.end, duration + 0.01) << s.text;
+  }
+}

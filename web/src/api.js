@@ -82,7 +82,11 @@ export function subscribe_events(on_event, on_status) {
   };
   const connect_sse = () => {
     if (stopped || typeof EventSource === 'undefined') return start_polling();
-    es = new EventSource('/v1/events');
+    // EventSource cannot send an Authorization header: the key goes in the query, as for WebSockets.
+    const u = new URL('/v1/events', location.href);
+    const key = api_key();
+    if (key) u.searchParams.set('api_key', key);
+    es = new EventSource(u.toString());
     es.onopen = () => { on_status('live'); on_event({ type: 'omni.reconnected' }); };
     es.onmessage = (m) => { try { on_event(JSON.parse(m.data)); } catch { /* ignore */ } };
     for (const t of ['omni.scene', 'omni.action', 'omni.scene_error']) {
