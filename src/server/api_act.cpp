@@ -73,7 +73,7 @@ Json run_act(Services& s, const Json& b, const std::atomic<bool>* cancel) {
     result["speech"] = reply.empty() ? Json(nullptr) : Json(base64_encode(s.tts->synthesize_wav(reply, "en", 1.0)));
     result["speech_format"] = "wav";
   }
-  Json ev = {{"type", "omni.turn"}, {"text", text}, {"action", result.value("action", Json())}, {"policy", result.value("policy", "")},
+  Json ev = {{"type", "omni.turn"}, {"text", text}, {"action", result.value("action", Json())}, {"policy", result.contains("policy") && result["policy"].is_string() ? result["policy"] : Json("")},
              {"executed", result.value("executed", false)}, {"ok", result.value("ok", false)}, {"reply", result.value("reply", "")}};
   s.events->publish(ev.dump(-1, ' ', false, Json::error_handler_t::replace));
   return result;

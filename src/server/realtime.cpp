@@ -170,7 +170,7 @@ class RealtimeSession : public WsHandler {
         std::string call_id = "call_" + std::to_string(n_responses_);
         send({{"type", "response.function_call_arguments.done"}, {"response_id", rid}, {"item_id", "item_fc_" + std::to_string(n_responses_)},
               {"output_index", 0}, {"call_id", call_id}, {"name", result.value("action_name", "")}, {"arguments", action.dump()}});
-        send({{"type", "omni.action"}, {"response_id", rid}, {"action", action}, {"policy", result.value("policy", "")},
+        send({{"type", "omni.action"}, {"response_id", rid}, {"action", action}, {"policy", result.contains("policy") && result["policy"].is_string() ? result["policy"] : Json("")},
               {"executed", result.value("executed", false)}, {"ok", result.value("ok", false)},
               {"execution", result.value("execution", Json())}, {"reply", reply}});
         output.push_back({{"type", "function_call"}, {"call_id", call_id}, {"name", result.value("action_name", "")}, {"arguments", action.dump()}});
