@@ -3,6 +3,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -11,22 +13,25 @@
 #include "cli/commands.hpp"
 #include "omni/error.hpp"
 #include "runtime/chat_template.hpp"
+#include "runtime/multimodal.hpp"
 #include "runtime/session.hpp"
 
 namespace omni::cli {
 
 extern const CommandSpec k_chat_spec = {
     "chat",
-    "omni chat -m MODEL.gguf [--system TEXT] [--temp T] [--seed S] [--threads N] [--ctx N]",
+    "omni chat -m MODEL.gguf [--mmproj F] [--system TEXT] [--temp T] [--seed S] [--threads N] [--ctx N]",
     "Chat interactively with a local GGUF model.",
     "Type a message and press Enter; the answer streams back. Commands:\n"
     "  /reset         forget the conversation\n"
     "  /system TEXT   set the system message (and reset)\n"
+    "  /image PATH    attach an image to your next message (needs --mmproj)\n"
     "  /quit          leave (Ctrl-D too)\n"
     "The chat template is recognised from the model file or chosen with --chat-template.",
     {
         {"model", 'm', true, "MODEL", "GGUF model file"},
         {"system", 0, true, "TEXT", "system message"},
+        {"mmproj", 0, true, "FILE", "vision projector (mmproj GGUF) so /image works"},
         {"temp", 0, true, "T", "sampling temperature (default 0.8; 0 = greedy)"},
         {"seed", 's', true, "S", "random seed"},
         {"n-predict", 'n', true, "N", "most tokens per answer (default 1024)"},
@@ -50,10 +55,17 @@ int run_chat(const Args& args) {
   sp.max_tokens = int(args.get_int("n-predict", 1024));
   sp.stop = tmpl.stop_strings();
 
+  std::unique_ptr<runtime::VisionContext> vision;
+  if (args.has("mmproj"))
+    vision = std::make_unique<runtime::VisionContext>(models::VisionModel::load(args.get("mmproj", "")), *model);
+  std::vector<vision::Image> images, pending;  // images of the conversation (marker order); next message's
+
   std::string system = args.get("system", "");
   std::vector<runtime::ChatMessage> msgs;
   auto restart = [&] {
     msgs.clear();
+    images.clear();
+    pending.clear();
     if (!system.empty()) msgs.push_back({"system", system, {}, {}, {}});
     session.reset();
   };
@@ -81,8 +93,29 @@ int run_chat(const Args& args) {
       std::fprintf(stderr, "(system message set; conversation reset)\n");
       continue;
     }
-    msgs.push_back({"user", input, {}, {}, {}});
-    const auto tokens = model->tokenizer().encode(tmpl.render(msgs, true), false, true);
+    if (input.rfind("/image", 0) == 0) {
+      if (!vision) {
+        std::fprintf(stderr, "(start omni chat with --mmproj FILE to send images)\n");
+        continue;
+      }
+      try {
+        pending.push_back(vision::load_image(input.size() > 7 ? input.substr(7) : ""));
+        std::fprintf(stderr, "(image %dx%d attached to your next message)\n", pending.back().width, pending.back().height);
+      } catch (const Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+      }
+      continue;
+    }
+    std::string content;
+    for (size_t i = 0; i < pending.size(); ++i) content += std::string(models::kImageMarker) + "\n";
+    msgs.push_back({"user", content + input, {}, {}, {}});
+    images.insert(images.end(), pending.begin(), pending.end());
+    pending.clear();
+    // The whole conversation, images expanded to embedding rows (cached, so old ones cost nothing).
+    runtime::MixedPrompt mixed;
+    if (images.empty()) mixed.tokens = model->tokenizer().encode(tmpl.render(msgs, true), false, true);
+    else mixed = runtime::build_mixed_prompt(*model, *vision, session.pool(), tmpl.render(msgs, true), images, false);
+    const auto& tokens = mixed.tokens;
     // Reuse the cached prefix; evaluate only what changed.
     size_t common = 0;
     const auto& hist = session.history();
@@ -94,8 +127,14 @@ int run_chat(const Args& args) {
       continue;
     }
     session.truncate(int(common));
-    const std::vector<int32_t> rest(tokens.begin() + std::ptrdiff_t(common), tokens.end());
+    std::vector<int32_t> rest(tokens.begin() + std::ptrdiff_t(common), tokens.end());
     try {
+      if (!mixed.embd.empty()) {  // embedding rows after the reused prefix go in through eval_mixed
+        const size_t rows_before = size_t(std::count(tokens.begin(), tokens.begin() + std::ptrdiff_t(common),
+                                                     runtime::Session::kEmbeddingInput));
+        session.eval_mixed(rest, mixed.embd.data() + rows_before * size_t(model->n_embd()));
+        rest.clear();
+      }
       const auto r = session.generate(rest, sp, nullptr, [](int32_t, std::string_view t) {
         std::fwrite(t.data(), 1, t.size(), stdout);
         std::fflush(stdout);

@@ -77,3 +77,24 @@ TEST(CliVision, GenerateWithImage) {
   EXPECT_NE(r.output.find("64"), std::string::npos) << r.output;
   std::filesystem::remove(lm64);
 }
+
+TEST(CliVision, ChatImageCommand) {
+  const std::string lm = tmp("chat.gguf");
+  auto r = run("make-model --arch qwen2 --dims n_embd=96,n_layer=1,n_head=4,n_head_kv=2,n_ff=128,n_vocab=600 --type f32 -o " + lm);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string script = "printf '/image " + kData + "/vision/noise-168x112.png\\nwhat is this?\\nand this?\\n/image /no/such.png\\n/quit\\n'";
+  const std::string cmd = script + " | " + std::string(OMNI_CLI) + " chat -m " + lm + " --mmproj " + kData +
+                          "/vision/mini-qwen25vl.gguf -n 3 --temp 0 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("image 168x112 attached"), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot open image '/no/such.png'"), std::string::npos) << out;
+  r = run("chat -m " + lm + " --mmproj " + kData + "/vision/mini-qwen25vl.gguf < /dev/null");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::filesystem::remove(lm);
+}
