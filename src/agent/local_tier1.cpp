@@ -81,7 +81,7 @@ Tier1Output LocalTier1::generate(const json& messages, const json& schema, std::
   // The catalog prompt plus the output (may exceed a tiny test model's training context).
   so.n_ctx = std::min<int>(32768, n_prompt + max_tokens_ + 16);
   runtime::Session session(model_, so);
-  if (!images.empty()) session.eval_mixed(mixed.tokens, mixed.embd.data());
+  if (!images.empty()) session.eval_mixed(mixed.tokens, mixed.embd.data(), runtime::mixed_positions(*model_, mixed, 0));
   runtime::SamplingParams params;
   params.temperature = seed ? 0.7f : 0.0f;
   params.seed = seed.value_or(0);

@@ -132,7 +132,9 @@ int run_chat(const Args& args) {
       if (!mixed.embd.empty()) {  // embedding rows after the reused prefix go in through eval_mixed
         const size_t rows_before = size_t(std::count(tokens.begin(), tokens.begin() + std::ptrdiff_t(common),
                                                      runtime::Session::kEmbeddingInput));
-        session.eval_mixed(rest, mixed.embd.data() + rows_before * size_t(model->n_embd()));
+        // Positions recomputed from 0 equal those the cached prefix was evaluated with.
+        session.eval_mixed(rest, mixed.embd.data() + rows_before * size_t(model->n_embd()),
+                           runtime::mixed_positions(*model, mixed, 0, common));
         rest.clear();
       }
       const auto r = session.generate(rest, sp, nullptr, [](int32_t, std::string_view t) {

@@ -92,7 +92,7 @@ int run_generate(const Args& args) {
     for (const auto& p : image_paths) images.push_back(vision::load_image(p));
     const auto mixed = runtime::build_mixed_prompt(*model, vision, session.pool(), text, images, !args.has("chat"));
     const auto t0 = std::chrono::steady_clock::now();
-    session.eval_mixed(mixed.tokens, mixed.embd.data());
+    session.eval_mixed(mixed.tokens, mixed.embd.data(), runtime::mixed_positions(*model, mixed, 0));
     std::fprintf(stderr, "[%zu image(s): %d embedding rows; %zu prompt inputs encoded and evaluated in %.0f ms]\n",
                  images.size(), mixed.n_image_rows, mixed.tokens.size(),
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());

@@ -17,16 +17,16 @@ namespace {
 // Hot loops of attention and the FFN are compiled for several x86 levels and chosen at load time
 // by the compiler's function multi-versioning (portable C++, no intrinsics).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define OMNI_MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define OMNI_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OMNI_MULTIVERSION
 #endif
 
 // exp(x) for x <= 88: 2^(x log2 e) split into an integer power (exponent bits) and a degree-6
 // polynomial on [-0.5, 0.5] (relative error ~2e-7). Branch-free, so loops over it vectorise.
-inline float exp_approx(float x) {
-  x = std::max(x, -87.0f);
-  x = std::min(x, 88.0f);
+[[gnu::always_inline]] inline float exp_approx(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
   const float t = x * 1.44269504089f;
   const float r = (t + 12582912.0f) - 12582912.0f;  // round to nearest integer
   const float f = t - r;
@@ -44,7 +44,7 @@ inline float exp_approx(float x) {
 }
 
 // Dot product with independent partial sums so the compiler can vectorise it.
-inline float dot(const float* a, const float* b, int n) {
+[[gnu::always_inline]] inline float dot(const float* a, const float* b, int n) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int i = 0;
   for (; i + 8 <= n; i += 8)
@@ -117,15 +117,6 @@ LlamaKvCache::LlamaKvCache(const LlamaHParams& hp, int n_ctx, DType type)
   v_.assign(n, 0);
 }
 
-void LlamaKvCache::move_slots(int src, int dst, int n) {
-  const int n_layer = int(k_.size() / (size_t(n_head_kv_) * size_t(n_ctx_) * row_));
-  for (int l = 0; l < n_layer; ++l)
-    for (int h = 0; h < n_head_kv_; ++h) {
-      std::memmove(k(l, h, dst), k(l, h, src), size_t(n) * row_);
-      std::memmove(v(l, h, dst), v(l, h, src), size_t(n) * row_);
-    }
-}
-
 LlamaWorkspace::LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, int n_threads)
     : n_batch_(n_batch), n_ctx_(n_ctx), n_threads_(n_threads) {
   const size_t nb = size_t(n_batch), hd = size_t(hp.head_dim);
@@ -143,6 +134,7 @@ LlamaWorkspace::LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, i
   const size_t nt = size_t(n_threads), states = size_t(kQueryChunk) * size_t(hp.n_head);
   att_k.resize(nt * kKeyBlock * hd);
   att_v.resize(att_k.size());
+  att_kt.resize(att_k.size());
   att_s.resize(nt * kKeyBlock);
   att_m.resize(nt * states);
   att_l.resize(nt * states);
@@ -152,7 +144,7 @@ LlamaWorkspace::LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, i
 // ---------------------------------------------------------------- loading
 
 bool LlamaModel::supports_architecture(const std::string& arch) {
-  return arch == "llama" || arch == "qwen2" || arch == "qwen3";
+  return arch == "llama" || arch == "qwen2" || arch == "qwen3" || arch == "qwen2vl";
 }
 
 LlamaModel LlamaModel::load(const gguf::File& f) {
@@ -161,7 +153,7 @@ LlamaModel LlamaModel::load(const gguf::File& f) {
   hp.arch = f.get_string("general.architecture", "");
   if (hp.arch.empty()) fail(ErrorCode::invalid_file, f.path(), ": general.architecture is missing");
   if (!supports_architecture(hp.arch))
-    fail(ErrorCode::unsupported, f.path(), ": unsupported architecture '", hp.arch, "' (supported: llama, qwen2, qwen3)");
+    fail(ErrorCode::unsupported, f.path(), ": unsupported architecture '", hp.arch, "' (supported: llama, qwen2, qwen3, qwen2vl)");
   const std::string a = hp.arch + ".";
   auto need_int = [&](const std::string& key) {
     const int64_t v = f.get(a + key).as_int(a + key);
@@ -185,6 +177,21 @@ LlamaModel LlamaModel::load(const gguf::File& f) {
   hp.rms_eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-6));
   hp.rope_base = float(f.get_float(a + "rope.freq_base", 10000.0));
   hp.rope_neox = hp.arch != "llama";
+  if (hp.arch == "qwen2vl") {  // Qwen2-VL / Qwen2.5-VL text model: qwen2 weights + M-RoPE sections
+    const std::string key = a + "rope.dimension_sections";
+    const auto& sec = f.get(key).as_array(key);
+    if (sec.size() < 3 || sec.size() > 4) fail(ErrorCode::invalid_file, f.path(), ": ", key, " must have 3 or 4 values");
+    int sum = 0;
+    for (size_t i = 0; i < sec.size(); ++i) {
+      const int64_t v = sec[i].as_int(key);
+      if (v < 0) fail(ErrorCode::invalid_file, f.path(), ": ", key, " has a negative section");
+      hp.mrope_sections[i] = int(v);
+      sum += int(v);
+    }
+    if (sum <= 0 || sum > hp.n_rot / 2)
+      fail(ErrorCode::invalid_file, f.path(), ": ", key, " sums to ", sum, ", must be 1..", hp.n_rot / 2, " (rotation pairs)");
+    hp.mrope = true;
+  }
   const std::string scaling = f.get_string(a + "rope.scaling.type", "");
   double factor = f.get_float(a + "rope.scaling.factor", 0.0);
   if (factor == 0.0 && f.find(a + "rope.scale_linear")) factor = f.get_float(a + "rope.scale_linear", 1.0);
@@ -223,7 +230,7 @@ LlamaModel LlamaModel::load(const gguf::File& f) {
     L.wk = weight(f, p + "attn_k.weight", E, KD);
     L.wv = weight(f, p + "attn_v.weight", E, KD);
     L.wo = weight(f, p + "attn_output.weight", HD, E);
-    const bool qwen2 = hp.arch == "qwen2";
+    const bool qwen2 = hp.arch == "qwen2" || hp.arch == "qwen2vl";
     L.bq = vec(f, p + "attn_q.bias", HD, qwen2);
     L.bk = vec(f, p + "attn_k.bias", KD, qwen2);
     L.bv = vec(f, p + "attn_v.bias", KD, qwen2);
@@ -259,9 +266,18 @@ void LlamaModel::rope_tables(LlamaWorkspace& ws, const LlamaBatch& b) const {
     corr_lo = std::max(0.0, std::floor(corr_dim(hp_.yarn_beta_fast)));
     corr_hi = std::min(double(hp_.n_rot - 1), std::ceil(corr_dim(hp_.yarn_beta_slow)));
   }
+  const int sec_sum = hp_.mrope_sections[0] + hp_.mrope_sections[1] + hp_.mrope_sections[2] + hp_.mrope_sections[3];
   for (int t = 0; t < b.n_tokens; ++t) {
-    const double pos = b.pos ? b.pos[t] : b.first_slot + t;
+    const double pos_t = b.pos ? b.pos[t] : b.first_slot + t;
     for (int i = 0; i < half; ++i) {
+      double pos = pos_t;
+      if (hp_.mrope) {  // the plane of pair i's section: t, h, w, then the extra plane (always 0)
+        const int k = i % sec_sum, s0 = hp_.mrope_sections[0], s1 = s0 + hp_.mrope_sections[1],
+                  s2 = s1 + hp_.mrope_sections[2];
+        if (k >= s2) pos = 0;
+        else if (k >= s1) pos = b.pos_hw ? b.pos_hw[b.n_tokens + t] : pos_t;
+        else if (k >= s0) pos = b.pos_hw ? b.pos_hw[t] : pos_t;
+      }
       double theta_extrap = pos * std::pow(base, -2.0 * i / hp_.n_rot);
       if (!rope_freqs_.empty()) theta_extrap /= rope_freqs_[size_t(i)];
       double theta = freq_scale * theta_extrap;
@@ -298,28 +314,53 @@ inline void apply_rope(float* x, const float* c, const float* s, int n_rot, bool
   }
 }
 
-// Folds keys/values [n, hd] into one query's online-softmax state (running max m, sum l, output o).
-OMNI_MULTIVERSION void attend_block(const float* q, const float* kf, const float* vf, int n, int hd, float scale,
+// Folds a block of keys (transposed: kt[d * KB + j]) and values [n, hd] into one query's
+// online-softmax state (running max m, sum l, output o). Scores accumulate along the keys, so
+// the inner loops vectorise without horizontal sums.
+OMNI_MULTIVERSION void attend_block(const float* q, const float* kt, const float* vf, int n, int hd, float scale,
                                     float* sc, float& m, float& l, float* o) {
-  float mx = m;
-  for (int j = 0; j < n; ++j) {
-    sc[j] = dot(q, kf + size_t(j) * hd, hd) * scale;
-    mx = std::max(mx, sc[j]);
+  constexpr int KB = LlamaWorkspace::kKeyBlock;
+  for (int j = 0; j < n; ++j) sc[j] = 0.0f;
+  int d = 0;
+  for (; d + 4 <= hd; d += 4) {  // four key rows per pass: a quarter of the loads/stores of sc
+    const float q0 = q[d] * scale, q1 = q[d + 1] * scale, q2 = q[d + 2] * scale, q3 = q[d + 3] * scale;
+    const float *k0 = kt + size_t(d) * KB, *k1 = k0 + KB, *k2 = k1 + KB, *k3 = k2 + KB;
+    for (int j = 0; j < n; ++j) sc[j] += (q0 * k0[j] + q1 * k1[j]) + (q2 * k2[j] + q3 * k3[j]);
   }
+  for (; d < hd; ++d) {
+    const float qd = q[d] * scale;
+    const float* kr = kt + size_t(d) * KB;
+    for (int j = 0; j < n; ++j) sc[j] += qd * kr[j];
+  }
+  float mx = m;
+  for (int j = 0; j < n; ++j) mx = sc[j] > mx ? sc[j] : mx;
   const float rescale = m == -INFINITY ? 0.0f : exp_approx(m - mx);
-  for (int d = 0; d < hd; ++d) o[d] *= rescale;
+  for (int e = 0; e < hd; ++e) o[e] *= rescale;
   float sum = 0;
   for (int j = 0; j < n; ++j) {
     sc[j] = exp_approx(sc[j] - mx);
     sum += sc[j];
   }
-  for (int j = 0; j < n; ++j) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {  // four value rows per pass over o
+    const float p0 = sc[j], p1 = sc[j + 1], p2 = sc[j + 2], p3 = sc[j + 3];
+    const float *v0 = vf + size_t(j) * hd, *v1 = v0 + hd, *v2 = v1 + hd, *v3 = v2 + hd;
+    for (int e = 0; e < hd; ++e) o[e] += (p0 * v0[e] + p1 * v1[e]) + (p2 * v2[e] + p3 * v3[e]);
+  }
+  for (; j < n; ++j) {
     const float p = sc[j];
     const float* vr = vf + size_t(j) * hd;
-    for (int d = 0; d < hd; ++d) o[d] += p * vr[d];
+    for (int e = 0; e < hd; ++e) o[e] += p * vr[e];
   }
   m = mx;
   l = l * rescale + sum;
+}
+
+// kt[d * KB + j] = kf[j * hd + d] for a block of n keys.
+OMNI_MULTIVERSION void transpose_keys(const float* kf, float* kt, int n, int hd) {
+  constexpr int KB = LlamaWorkspace::kKeyBlock;
+  for (int j = 0; j < n; ++j)
+    for (int d = 0; d < hd; ++d) kt[size_t(d) * KB + j] = kf[size_t(j) * hd + d];
 }
 
 // gate <- silu(gate) * up over n elements.
@@ -350,6 +391,7 @@ void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace
     const size_t states = size_t(chunk) * size_t(H);
     float* kf = ws.att_k.data() + size_t(thread) * KB * hd;
     float* vf = ws.att_v.data() + size_t(thread) * KB * hd;
+    float* kt = ws.att_kt.data() + size_t(thread) * KB * hd;
     float* sc = ws.att_s.data() + size_t(thread) * KB;
     float* m = ws.att_m.data() + size_t(thread) * states;
     float* l = ws.att_l.data() + size_t(thread) * states;
@@ -368,12 +410,13 @@ void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace
         const int nb = std::min(KB, n_kv - b0);
         kernels::dequantize_row(kv_type, cache.k(layer, kvh, b0), kf, int64_t(nb) * hd);
         kernels::dequantize_row(kv_type, cache.v(layer, kvh, b0), vf, int64_t(nb) * hd);
+        transpose_keys(kf, kt, nb, hd);
         for (int t = t0; t < t1; ++t) {
           const int n_vis = std::min(nb, first_slot + t + 1 - b0);  // causal: keys up to the query's slot
           if (n_vis <= 0) continue;
           for (int g = 0; g < group; ++g) {
             const int st = (t - t0) * group + g;
-            attend_block(ws.q.data() + (size_t(t) * H + h0 + g) * hd, kf, vf, n_vis, hd, scale, sc, m[st], l[st],
+            attend_block(ws.q.data() + (size_t(t) * H + h0 + g) * hd, kt, vf, n_vis, hd, scale, sc, m[st], l[st],
                          o + size_t(st) * hd);
           }
         }

@@ -15,7 +15,7 @@ namespace omni::models {
 enum class RopeScaling { none, linear, yarn };
 
 struct LlamaHParams {
-  std::string arch;            // "llama", "qwen2" or "qwen3"
+  std::string arch;            // "llama", "qwen2", "qwen3" or "qwen2vl" (qwen2 + multimodal RoPE)
   int n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
   int n_ctx_train = 0;
   int n_rot = 0;               // rotated dimensions per head (rope.dimension_count)
@@ -26,6 +26,10 @@ struct LlamaHParams {
   float rope_freq_scale = 1.0f;  // 1 / scaling factor
   int n_ctx_orig = 0;            // YaRN: original training context
   float yarn_ext_factor = 0.0f, yarn_attn_factor = 1.0f, yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;
+  // M-RoPE (qwen2vl): rotation pair k takes its position from plane t, h or w by k mod sum(sections):
+  // [0, s0) -> t, [s0, s0+s1) -> h, [s0+s1, s0+s1+s2) -> w (frequency index not reset).
+  bool mrope = false;
+  int mrope_sections[4] = {0, 0, 0, 0};
 };
 
 // A 2-D weight [n_out rows of n_in] in the mapping (rows contiguous, row_bytes(type, n_in) each).
@@ -53,8 +57,6 @@ class LlamaKvCache {
   size_t bytes() const { return k_.size() + v_.size(); }
   uint8_t* k(int layer, int head, int slot) { return k_.data() + offset(layer, head, slot); }
   uint8_t* v(int layer, int head, int slot) { return v_.data() + offset(layer, head, slot); }
-  // Moves slots [src, src + n) to [dst, dst + n) in every layer and head (context shift).
-  void move_slots(int src, int dst, int n);
 
  private:
   size_t offset(int layer, int head, int slot) const {
@@ -73,6 +75,7 @@ struct LlamaBatch {
   const int32_t* tokens = nullptr;  // [n_tokens]; an entry < 0 takes the next row of embd instead
   const float* embd = nullptr;      // [count of entries < 0, n_embd] precomputed input embeddings
   const int32_t* pos = nullptr;     // [n_tokens] RoPE positions; null: the slot index
+  const int32_t* pos_hw = nullptr;  // M-RoPE only: [2][n_tokens] h then w planes (pos is t); null: h = w = t
   int first_slot = 0;
   bool all_logits = false;          // logits for every input [n_tokens, n_vocab]; else only the last
 };
@@ -82,17 +85,18 @@ class LlamaWorkspace {
  public:
   LlamaWorkspace(const LlamaHParams& hp, int n_batch, int n_ctx, int n_threads);
   int n_batch() const { return n_batch_; }
+  static constexpr int kKeyBlock = 256, kQueryChunk = 16;  // attention: keys per block, queries per task
+  static constexpr int kFfnChunk = 128;  // tokens per FFN pass (bounds the [tokens, n_ff] scratch)
 
  private:
   friend class LlamaModel;
   int n_batch_, n_ctx_, n_threads_;
   std::vector<float> x, xn, q, k, v, attn, gate, up, out_in;
   std::vector<float> rope_cos, rope_sin;   // [n_batch, n_rot/2]
-  // Attention scratch per thread: a block of keys and values in f32 [kKeyBlock, head_dim] x2,
+  // Attention scratch per thread: a block of keys and values in f32 [kKeyBlock, head_dim] x2
+  // (keys also transposed, [head_dim, kKeyBlock]),
   // scores [kKeyBlock], and the online-softmax state of a chunk of queries (max, sum, output).
-  static constexpr int kKeyBlock = 256, kQueryChunk = 16;
-  static constexpr int kFfnChunk = 128;  // tokens per FFN pass (bounds the [tokens, n_ff] scratch)
-  std::vector<float> att_k, att_v, att_s, att_m, att_l, att_o;
+  std::vector<float> att_k, att_v, att_kt, att_s, att_m, att_l, att_o;
 };
 
 class LlamaModel {

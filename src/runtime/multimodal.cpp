@@ -76,6 +76,7 @@ MixedPrompt build_mixed_prompt(const Model& model, VisionContext& vision, Thread
         continue;
       }
       const auto& chunk = enc->chunks.at(size_t(piece.image_index));
+      out.chunks.push_back({int(out.tokens.size()), chunk.n_tokens, chunk.grid_x, chunk.grid_y});
       out.tokens.insert(out.tokens.end(), size_t(chunk.n_tokens), Session::kEmbeddingInput);
       out.embd.insert(out.embd.end(), chunk.data.begin(), chunk.data.end());
       out.n_image_rows += chunk.n_tokens;
@@ -85,6 +86,34 @@ MixedPrompt build_mixed_prompt(const Model& model, VisionContext& vision, Thread
   if (out.embd.size() != size_t(out.n_image_rows) * size_t(n_embd))
     fail(ErrorCode::internal, "image embedding rows do not match the text model width");
   return out;
+}
+
+std::vector<int32_t> mixed_positions(const Model& model, const MixedPrompt& prompt, int32_t start, size_t from) {
+  if (!model.hparams().mrope) return {};
+  const size_t n = prompt.tokens.size();
+  std::vector<int32_t> t(n), h(n), w(n);
+  int32_t pos = start;
+  size_t i = 0, c = 0;
+  while (i < n) {
+    if (c < prompt.chunks.size() && size_t(prompt.chunks[c].start) == i) {
+      const auto& ch = prompt.chunks[c++];
+      const bool grid = ch.grid_x > 0 && ch.grid_y > 0 && ch.grid_x * ch.grid_y == ch.n_rows;
+      const auto p = models::mrope_image_positions(pos, grid ? ch.grid_x : ch.n_rows, grid ? ch.grid_y : 1);
+      for (int r = 0; r < ch.n_rows; ++r, ++i) {
+        t[i] = p.t[size_t(r)];
+        h[i] = p.h[size_t(r)];
+        w[i] = p.w[size_t(r)];
+      }
+      pos = p.next_pos;
+      continue;
+    }
+    t[i] = h[i] = w[i] = pos++;
+    ++i;
+  }
+  std::vector<int32_t> planes;
+  planes.reserve(3 * (n - from));
+  for (const auto* plane : {&t, &h, &w}) planes.insert(planes.end(), plane->begin() + long(from), plane->end());
+  return planes;
 }
 
 }  // namespace omni::runtime

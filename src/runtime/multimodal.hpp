@@ -52,7 +52,17 @@ struct MixedPrompt {
   std::vector<float> embd;
   int n_image_rows = 0;
   std::vector<int> image_row_starts;  // index in tokens where each image's first row is
+  struct Chunk {
+    int start, n_rows, grid_x, grid_y;  // one encoded pixel image: its rows and merged grid
+  };
+  std::vector<Chunk> chunks;
 };
+
+// RoPE positions for evaluating prompt.tokens[from..] after `start` (the position of tokens[0]):
+// empty for ordinary models (consecutive positions), three planes t, h, w for M-RoPE models
+// (qwen2vl): text tokens (p, p, p); an image's rows (p, p + row, p + col), the text after it
+// resuming at p + max(nx, ny). Ready for Session::eval_mixed.
+std::vector<int32_t> mixed_positions(const Model& model, const MixedPrompt& prompt, int32_t start, size_t from = 0);
 
 // Splits `text` at models::kImageMarker ("<__media__>"); the k-th marker takes images[k] (a count
 // mismatch is an invalid_argument error). Text is tokenized with special tokens parsed; add_bos

@@ -68,8 +68,11 @@ void Session::run_batches(std::span<const int32_t> tokens, const float* embd, st
   if (n_past() + n > n_ctx_)
     fail(ErrorCode::too_large, "input of ", n, " tokens does not fit in the context: ", n_past(), " of ", n_ctx_,
          " positions are used (raise --ctx or shorten the prompt)");
-  if (!positions.empty() && positions.size() != tokens.size())
-    fail(ErrorCode::invalid_argument, "positions has ", positions.size(), " entries for ", n, " inputs");
+  // positions: empty, one per input, or (M-RoPE models) three planes t, h, w of n each.
+  const bool planes = positions.size() == 3 * tokens.size() && model_->hparams().mrope;
+  if (!positions.empty() && positions.size() != tokens.size() && !planes)
+    fail(ErrorCode::invalid_argument, "positions has ", positions.size(), " entries for ", n, " inputs",
+         model_->hparams().mrope ? " (give n or 3n: t, h, w planes)" : "");
   const int n_vocab = model_->n_vocab();
   int next_pos = positions_.empty() ? 0 : positions_.back() + 1;
   std::vector<int32_t>& pos_chunk = pos_scratch_;
@@ -78,11 +81,20 @@ void Session::run_batches(std::span<const int32_t> tokens, const float* embd, st
     const int m = std::min(opt_.n_batch, n - done);
     pos_chunk.resize(size_t(m));
     for (int i = 0; i < m; ++i) pos_chunk[size_t(i)] = positions.empty() ? next_pos + i : positions[size_t(done + i)];
+    std::vector<int32_t> hw;  // M-RoPE h and w planes of this chunk
+    if (planes) {
+      hw.resize(size_t(2 * m));
+      for (int i = 0; i < m; ++i) {
+        hw[size_t(i)] = positions[size_t(n + done + i)];
+        hw[size_t(m + i)] = positions[size_t(2 * n + done + i)];
+      }
+    }
     models::LlamaBatch b;
     b.n_tokens = m;
     b.tokens = tokens.data() + done;
     b.embd = embd_next;
     b.pos = pos_chunk.data();
+    b.pos_hw = planes ? hw.data() : nullptr;
     b.first_slot = n_past();
     b.all_logits = all_logits != nullptr;
     float* out = all_logits ? all_logits + size_t(done) * size_t(n_vocab) : logits_.data();
@@ -90,7 +102,8 @@ void Session::run_batches(std::span<const int32_t> tokens, const float* embd, st
     int n_embd_rows = 0;
     for (int i = 0; i < m; ++i) {
       history_.push_back(tokens[size_t(done + i)] < 0 ? -1 : tokens[size_t(done + i)]);
-      positions_.push_back(pos_chunk[size_t(i)]);
+      // The scalar position: max(t, h, w), so text after an image resumes at pos0 + max(nx, ny).
+      positions_.push_back(planes ? std::max({pos_chunk[size_t(i)], hw[size_t(i)], hw[size_t(m + i)]}) : pos_chunk[size_t(i)]);
       if (tokens[size_t(done + i)] < 0) ++n_embd_rows;
     }
     if (embd_next) embd_next += size_t(n_embd_rows) * size_t(model_->n_embd());

@@ -61,7 +61,8 @@ class Session {
   std::vector<float> eval_all(std::span<const int32_t> tokens);
   // Mixed input (vision): tokens[i] >= 0 is a token id; tokens[i] < 0 (use kEmbeddingInput) takes
   // the next row of embd [count of negative entries, n_embd]. positions: optional RoPE position
-  // per input (empty: consecutive from n_past()); the hook for M-RoPE-style layouts.
+  // per input (empty: consecutive after the last position), or for M-RoPE models (qwen2vl) three
+  // planes t, h, w of tokens.size() each; text after such an image resumes at max(t, h, w) + 1.
   static constexpr int32_t kEmbeddingInput = -1;
   const float* eval_mixed(std::span<const int32_t> tokens, const float* embd, std::span<const int32_t> positions = {});
 
@@ -78,6 +79,7 @@ class Session {
   int n_ctx() const { return n_ctx_; }
   const std::vector<int32_t>& history() const { return history_; }  // ids (-1 for embedding rows)
   const float* last_logits() const { return logits_.data(); }
+  const std::vector<int32_t>& positions() const { return positions_; }  // RoPE position of every slot
   const Model& model() const { return *model_; }
   ThreadPool& pool() { return *pool_; }
   size_t kv_cache_bytes() const;
