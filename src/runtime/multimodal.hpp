@@ -33,6 +33,7 @@ class VisionContext {
   std::shared_ptr<const EncodedImage> encode(ThreadPool& pool, const vision::Image& image);
 
   const models::VisionModel& mmproj() const { return *mmproj_; }
+  std::shared_ptr<const models::VisionModel> mmproj_shared() const { return mmproj_; }
   size_t cache_hits() const { return hits_; }
   size_t cache_misses() const { return misses_; }
 

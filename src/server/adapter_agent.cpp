@@ -2,7 +2,9 @@
 // the local LLM or the remote backend and its scene executor feeding the console's room and events.
 #include "agent/agent.hpp"
 #include "agent/local_tier1.hpp"
+#include "models/mmproj.hpp"
 #include "runtime/model.hpp"
+#include "runtime/multimodal.hpp"
 #include "server/app.hpp"
 #include "server/llm_local.hpp"
 #include "server/scene_routes.hpp"
@@ -47,7 +49,16 @@ void attach_llm(Services& s, const ServeConfig& c, Logger& log) {
     o.max_queue = c.server.max_in_flight;
     s.llm = make_local_llm(o, s, &s.local_model);
     s.active.push_back(s.llm->description() + " (POST /v1/chat/completions, /v1/completions)");
+    if (!c.mmproj.empty()) {
+      auto mm = std::shared_ptr<const models::VisionModel>(models::VisionModel::load(c.mmproj));
+      s.vision = std::make_shared<runtime::VisionContext>(mm, *s.local_model);
+      s.active.push_back(std::string("vision: ") + models::projector_name(mm->hparams().projector) +
+                         " projector (image_url parts, /v1/act images)");
+    } else {
+      s.waiting.push_back("vision: no --mmproj (image inputs off)");
+    }
   } else if (!c.llm_backend.empty()) {
+    if (!c.mmproj.empty()) log.warn("--mmproj is for a local model (-m); the backend gets images as image_url parts");
     s.llm = make_remote_llm(c.llm_backend, c.llm_backend_model, log);
     s.active.push_back(s.llm->description());
   } else {
@@ -65,7 +76,11 @@ void attach_agent(Services& s, const ServeConfig& c, Logger& log) {
     o.llm_model = s.llm ? s.llm->model_id() : c.llm_backend_model;
   }
   auto actor = std::make_shared<AgentActor>(o);
-  if (s.local_model) actor->agent().set_tier1(std::make_shared<agent::LocalTier1>(s.local_model, 192, c.threads));
+  if (s.local_model) {
+    auto tier1 = std::make_shared<agent::LocalTier1>(s.local_model, 192, c.threads);
+    if (s.vision) tier1->set_vision(s.vision->mmproj_shared());  // screen grounding for /v1/act images
+    actor->agent().set_tier1(tier1);
+  }
   s.scene = attach_scene(s, c.db, log);
   actor->agent().set_scene_sink(scene_sink(s.scene, s.events, log));
   s.actor = actor;

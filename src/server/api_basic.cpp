@@ -89,13 +89,16 @@ void register_basic_routes(Server& server, std::shared_ptr<Services> svc, const 
                       if (!r.begin_stream(200, "text/event-stream")) return;
                       if (!r.write(": omni events\n\n")) return;
                       std::string ev;
-                      while (!r.cancelled()) {
-                        if (EventBus::wait_next(*sub, ev, 250)) {
+                      auto last_write = std::chrono::steady_clock::now();
+                      while (!r.cancelled()) {  // a disconnect sets cancelled() within ~20 ms
+                        if (EventBus::wait_next(*sub, ev, 100)) {
                           Json j = Json::parse(ev, nullptr, false);
                           std::string type = j.is_object() ? j.value("type", "message") : "message";
                           if (!r.write("event: " + type + "\ndata: " + ev + "\n\n")) return;
-                        } else if (!r.write(": ping\n\n")) {
-                          return;
+                          last_write = std::chrono::steady_clock::now();
+                        } else if (std::chrono::steady_clock::now() - last_write > std::chrono::seconds(15)) {
+                          if (!r.write(": ping\n\n")) return;
+                          last_write = std::chrono::steady_clock::now();
                         }
                       }
                       r.end();
@@ -107,11 +110,16 @@ void register_basic_routes(Server& server, std::shared_ptr<Services> svc, const 
   server.add_route({"GET", "/", true, true, false, false,
                     [svc, web_dir](const Request& req, Responder& r) {
                       if (req.path.rfind("/v1/", 0) == 0) not_found(cat("no route for GET ", req.path));
+                      auto esc = [](const std::string& t) {
+                        std::string o;
+                        for (char c : t) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+                        return o;
+                      };
                       std::string caps = "<ul>";
-                      for (const auto& a : svc->active) caps += "<li>" + a + "</li>";
-                      for (const auto& w : svc->waiting) caps += "<li><i>not active</i>: " + w + "</li>";
+                      for (const auto& a : svc->active) caps += "<li>" + esc(a) + "</li>";
+                      for (const auto& w : svc->waiting) caps += "<li><i>not active</i>: " + esc(w) + "</li>";
                       caps += "</ul>";
-                      r.send(serve_static(web_dir, req.path, caps));
+                      r.send(serve_static(web_dir, req.path, caps, req.header("range")));
                     },
                     nullptr, "static"});
 }

@@ -4,6 +4,8 @@
 // OpenAI-shaped responses or stream chunks.
 #include "server/llm_local.hpp"
 
+#include "runtime/multimodal.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -70,12 +72,23 @@ class LocalLlm : public LlmProvider {
       auto g = compiled(p.any_json ? Json("__any_json__") : p.constraint_schema);
       constraint = std::make_unique<gr::GrammarConstraint>(g, sp.max_tokens > 0 ? sp.max_tokens : 0);
     }
-    std::vector<int32_t> tokens = model_->tokenizer().encode(prompt, true, true);
-    if (tokens.empty()) bad_request("the prompt is empty");
+    std::vector<int32_t> tokens;
+    if (p.images.empty()) tokens = model_->tokenizer().encode(prompt, true, true);
+    if (tokens.empty() && p.images.empty()) bad_request("the prompt is empty");
 
     Slot slot(*this, cancel);
     rt::Session& session = *slots_[slot.index];
     session.reset();
+    int n_prompt_inputs = int(tokens.size());  // tokens, or tokens + image rows
+    if (!p.images.empty()) {  // images: encoded by the projector (cached by hash), evaluated first
+      const rt::MixedPrompt mixed = rt::build_mixed_prompt(*model_, *services_.vision, session.pool(), prompt, p.images, true);
+      if (int(mixed.tokens.size()) >= session.n_ctx())
+        throw HttpError(400, "invalid_request_error", "context_length_exceeded",
+                        cat("the prompt with its images has ", mixed.tokens.size(), " inputs; this server's context is ",
+                            session.n_ctx(), " tokens"));
+      session.eval_mixed(mixed.tokens, mixed.embd.data(), rt::mixed_positions(*model_, mixed, 0));
+      n_prompt_inputs = int(mixed.tokens.size());
+    }
     if (int(tokens.size()) >= session.n_ctx())
       throw HttpError(400, "invalid_request_error", "context_length_exceeded",
                       cat("the prompt has ", tokens.size(), " tokens; this server's context is ", session.n_ctx(), " tokens"));
@@ -108,18 +121,29 @@ class LocalLlm : public LlmProvider {
     rt::GenerateResult res;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      n_past_[size_t(slot.index)] = int(tokens.size());
+      n_past_[size_t(slot.index)] = n_prompt_inputs;
     }
-    res = session.generate(tokens, sp, constraint.get(), on_token, cancel.get());
-    if (cancel->load() || client_gone) throw Error(ErrorCode::cancelled, "the request was cancelled");
+    try {
+      res = session.generate(tokens, sp, constraint.get(), on_token, cancel.get());
+    } catch (const Error& e) {
+      if (!constraint || e.code() != ErrorCode::invalid_argument) throw;
+      throw HttpError(400, "invalid_request_error", "max_tokens_too_small",
+                      cat("the schema-constrained output could not be completed within max_tokens=", sp.max_tokens,
+                          " (", e.what(), "); raise max_tokens"), std::string("max_tokens"));
+    }
+    if (cancel->load() || client_gone) {
+      if (services_.metrics) services_.metrics->cancelled_generations()++;
+      throw Error(ErrorCode::cancelled, "the request was cancelled");
+    }
     if (services_.metrics) {
       if (ttft >= 0) services_.metrics->record_ttft(ttft);
       services_.metrics->record_tokens(uint64_t(res.n_prompt), res.tokens.size(), res.generate_ms / 1000.0);
     }
     std::string finish = rt::finish_reason_name(res.finish);
     if (finish == "context") finish = "length";
-    Json usage = {{"prompt_tokens", res.n_prompt}, {"completion_tokens", res.tokens.size()},
-                  {"total_tokens", res.n_prompt + int(res.tokens.size())}};
+    const int n_prompt = p.images.empty() ? res.n_prompt : n_prompt_inputs;
+    Json usage = {{"prompt_tokens", n_prompt}, {"completion_tokens", res.tokens.size()},
+                  {"total_tokens", n_prompt + int(res.tokens.size())}};
 
     // Tool calls: a forced call is the constrained JSON {"name","arguments"}; in auto mode the
     // template's tool-call blocks are split out of the text.

@@ -103,6 +103,8 @@ std::string Metrics::render() const {
   out += "# HELP omni_llm_time_to_first_token_seconds Time from request to first generated token.\n";
   out += "# TYPE omni_llm_time_to_first_token_seconds histogram\n";
   ttft_.render(out, "omni_llm_time_to_first_token_seconds", "");
+  out += "# HELP omni_llm_cancelled_total Generations stopped because the client left, timed out or the server stopped.\n";
+  out += "# TYPE omni_llm_cancelled_total counter\nomni_llm_cancelled_total " + std::to_string(cancelled_.load()) + "\n";
   out += "# HELP omni_queue_depth Requests waiting for an inference slot.\n# TYPE omni_queue_depth gauge\n";
   out += "omni_queue_depth " + std::to_string(queue_depth_.load()) + "\n";
   out += "# HELP omni_requests_in_flight Requests being handled on worker threads.\n# TYPE omni_requests_in_flight gauge\n";

@@ -35,6 +35,7 @@ class Metrics {
   void set_gauge(const std::string& name, const std::string& help, std::function<double()> sample);
   std::atomic<int64_t>& queue_depth() { return queue_depth_; }
   std::atomic<int64_t>& in_flight() { return in_flight_; }
+  std::atomic<uint64_t>& cancelled_generations() { return cancelled_; }
   std::string render() const;
 
  private:
@@ -49,6 +50,7 @@ class Metrics {
   struct Gauge { std::string help; std::function<double()> sample; };
   std::map<std::string, Gauge> gauges_;
   std::atomic<int64_t> queue_depth_{0}, in_flight_{0};
+  std::atomic<uint64_t> cancelled_{0};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

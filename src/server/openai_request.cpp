@@ -1,6 +1,8 @@
 // OpenAI request validation (chat/completions, completions): types, ranges and media of every field.
 #include "server/openai_request.hpp"
 
+#include "models/mmproj_prompt.hpp"
+
 #include "server/media.hpp"
 
 namespace omni::server {
@@ -37,7 +39,8 @@ std::string transcribe_part(const Json& part, const std::string& where, Services
   return s.asr->transcribe(samples, "en", "", nullptr).text;
 }
 
-std::string content_text(const Json& content, const std::string& where, Services& s) {
+std::string content_text(const Json& content, const std::string& where, Services& s,
+                         std::vector<vision::Image>* images = nullptr) {
   if (content.is_null()) return "";
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array()) bad(where, cat("'", where, "' must be a string or an array of content parts"));
@@ -58,7 +61,13 @@ std::string content_text(const Json& content, const std::string& where, Services
       if (url.empty()) bad(pw, cat("'", pw, ".image_url.url' must be a string"));
       MediaBytes m = load_media_url(url, s.media_dir, s.limits.max_media_bytes, pw + ".image_url.url");
       if (m.mime.rfind("image/", 0) != 0) bad(pw, cat("'", pw, "' is not an image (", m.mime, ")"));
-      unavailable("image input", "this server was started without a vision projector (--mmproj)");
+      if (!s.vision || !images) unavailable("image input", "start the server with -m MODEL and its vision projector --mmproj FILE");
+      vision::ImageLimits lim;
+      lim.max_bytes = s.limits.max_media_bytes;
+      lim.max_pixels = s.limits.max_image_pixels;
+      images->push_back(vision::decode_image(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size(), lim, pw));
+      if (!out.empty()) out += "\n";
+      out += models::kImageMarker;
     } else if (type == "input_audio") {
       if (!out.empty()) out += "\n";
       out += transcribe_part(part, pw, s);
@@ -166,7 +175,7 @@ ParsedRequest parse_openai_request(const Json& b, bool chat, Services& s) {
       bad(where, cat("'", where, ".role' must be system, developer, user, assistant or tool"));
     if (!m.contains("content") && !(cm.role == "assistant" && m.contains("tool_calls")))
       bad(where, cat("'", where, ".content' is required"));
-    cm.content = content_text(m.contains("content") ? m["content"] : Json(), where + ".content", s);
+    cm.content = content_text(m.contains("content") ? m["content"] : Json(), where + ".content", s, &p.images);
     if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
       if (!m["tool_calls"].is_array()) bad(where, cat("'", where, ".tool_calls' must be an array"));
       for (const auto& tc : m["tool_calls"]) {

@@ -2,6 +2,7 @@
 // engine needs: chat messages (audio parts transcribed, images checked), tools and tool_choice,
 // response_format, sampling parameters. Every bad field is a 400 naming the field (param).
 #pragma once
+#include "vision/image.hpp"
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct ParsedRequest {
   bool buffer_output = false;                  // stream only at the end (tool calls)
   bool stream = false, include_usage = false;
   runtime::SamplingParams sampling;
+  std::vector<vision::Image> images;           // image_url parts, in the order of their markers
 };
 
 ParsedRequest parse_openai_request(const Json& body, bool chat, Services& services);

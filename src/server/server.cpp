@@ -316,7 +316,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       st_->end_worker(cancel_);
       cancel_.reset();
     }
-    if (detect_pending_) { waiting_next_ = true; return; }
+    if (detect_pending_) {
+      waiting_next_ = true;
+      if (!keep_alive_ || broken_ || st_->stopping) {
+        // Connection: close: the client waits for our FIN, so stop watching the socket and close.
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.socket().cancel(ec);
+      }
+      return;
+    }
     after_response();
   }
 
@@ -501,6 +510,7 @@ void Server::start() {
   if (ec) fail(ErrorCode::io, "cannot listen on ", st.opts.host, ":", st.opts.port, ": ", ec.message());
   st.bound_port = st.acceptor.local_endpoint().port();
   st.do_accept();
+  st.work_guard.emplace(st.ioc.get_executor());
   for (int i = 0; i < std::max(1, st.opts.io_threads); ++i) st.io_threads.emplace_back([s = state_] { s->ioc.run(); });
   st.watchdog = std::thread([s = state_] { s->watchdog_loop(); });
   st.started = true;
@@ -546,6 +556,7 @@ void Server::stop() {
   st.close_websockets();
   st.workers.join();  // handlers still running finish their current step and return
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // last writes leave the socket
+  st.work_guard.reset();
   st.ioc.stop();
   for (auto& t : st.io_threads) t.join();
   st.io_threads.clear();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -37,6 +38,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   Metrics metrics;
   std::vector<Route> routes;
   net::io_context ioc;
+  // Keeps the I/O threads running while no socket operation is pending (workers still post to them).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard;
   tcp::acceptor acceptor;
   net::thread_pool workers;
   std::vector<std::thread> io_threads;

@@ -15,6 +15,10 @@
 namespace omni::agent::scene { class SceneState; }
 namespace omni::runtime { class Model; }
 
+namespace omni::runtime {
+class VisionContext;
+}
+
 namespace omni::server {
 
 // An OpenAI-compatible text generator: a local engine or a remote server.
@@ -93,6 +97,7 @@ struct Services {
   std::shared_ptr<agent::scene::SceneState> scene;  // the console's room (scene_routes.hpp)
   Metrics* metrics = nullptr;                        // set once the Server exists
   std::shared_ptr<const runtime::Model> local_model;  // the in-process LLM, when loaded
+  std::shared_ptr<runtime::VisionContext> vision;     // its vision projector (--mmproj), when loaded
   Limits limits;
   std::string media_dir;
   std::vector<std::string> active;   // lines printed at startup and shown on /health

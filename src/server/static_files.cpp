@@ -69,7 +69,8 @@ static std::string placeholder_page(const std::string& root, const std::string& 
   return os.str();
 }
 
-Response serve_static(const std::string& root, const std::string& url_path, const std::string& capabilities_html) {
+Response serve_static(const std::string& root, const std::string& url_path, const std::string& capabilities_html,
+                      const std::string& range) {
   std::error_code ec;
   bool have_root = !root.empty() && fs::is_directory(root, ec);
   if (!have_root || (url_path == "/" && !fs::exists(fs::path(root) / "index.html", ec))) {
@@ -84,6 +85,24 @@ Response serve_static(const std::string& root, const std::string& url_path, cons
   std::ostringstream body;
   body << in.rdbuf();
   Response r = Response::text(body.str(), content_type_for(*file));
+  r.headers.emplace_back("Accept-Ranges", "bytes");
+  if (range.rfind("bytes=", 0) == 0 && range.find(',') == std::string::npos) {
+    const size_t size = r.body.size();
+    std::string spec = range.substr(6);
+    size_t dash = spec.find('-');
+    char* end = nullptr;
+    unsigned long long first = dash == 0 ? 0 : std::strtoull(spec.c_str(), &end, 10);
+    unsigned long long last = dash + 1 < spec.size() ? std::strtoull(spec.c_str() + dash + 1, nullptr, 10) : size - 1;
+    if (dash == std::string::npos || dash == 0 || first >= size || last < first) {
+      Response e = error_response(416, cat("range ", range, " is outside the file (", size, " bytes)"), "range_not_satisfiable");
+      e.headers.emplace_back("Content-Range", cat("bytes */", size));
+      return e;
+    }
+    last = std::min<unsigned long long>(last, size - 1);
+    r.status = 206;
+    r.body = r.body.substr(first, last - first + 1);
+    r.headers.emplace_back("Content-Range", cat("bytes ", first, "-", last, "/", size));
+  }
   r.headers.emplace_back("Cache-Control", url_path.rfind("/assets/", 0) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;

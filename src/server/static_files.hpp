@@ -14,7 +14,9 @@ std::optional<std::string> resolve_under(const std::string& root, const std::str
 std::string content_type_for(const std::string& path);
 // The console's file for url_path, index.html for "/", or the placeholder page when root is
 // missing; 404 JSON otherwise. `capabilities` is shown on the placeholder page.
-Response serve_static(const std::string& root, const std::string& url_path, const std::string& capabilities_html);
+// range: the Range header ("bytes=N-" / "bytes=N-M" give 206; beyond the end 416).
+Response serve_static(const std::string& root, const std::string& url_path, const std::string& capabilities_html,
+                      const std::string& range = "");
 // Default console folder: $OMNI_WEB_DIR, then web/dist next to the binary's source tree or binary.
 std::string default_web_dir();
 
