@@ -106,6 +106,10 @@ class LocalLlm : public LlmProvider {
       return Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", id_},
                   {"choices", Json::array({{{"index", 0}, {"text", delta.is_string() ? delta : Json("")}, {"finish_reason", finish}, {"logprobs", nullptr}}})}};
     };
+    {  // the prompt occupies the slot's KV cache from here on (the gauge sees it before any output)
+      std::lock_guard<std::mutex> lock(mutex_);
+      n_past_[size_t(slot.index)] = n_prompt_inputs;
+    }
     if (streaming && chat && !client_gone) client_gone = !on_chunk(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
     rt::OnToken on_token = [&](int32_t, std::string_view text) {
       if (ttft < 0) ttft = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
