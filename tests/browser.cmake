@@ -12,7 +12,7 @@ if(OMNI_NODE AND OMNI_CHROMIUM AND EXISTS ${_omni_browser_dir}/node_modules/play
                    --outDir ${_omni_web_out} --emptyOutDir
            WORKING_DIRECTORY ${_omni_web_src})
   set_tests_properties(browser_build_console PROPERTIES LABELS browser FIXTURES_SETUP omni_console TIMEOUT 180)
-  foreach(name text_to_scene microphone webgl_off reload_restores two_pages)
+  foreach(name text_to_scene image_and_confirm microphone webgl_off reload_restores two_pages)
     add_test(NAME browser_${name} COMMAND ${OMNI_NODE} ${_omni_browser_dir}/run.mjs ${name}
              WORKING_DIRECTORY ${_omni_browser_dir})
     set_tests_properties(browser_${name} PROPERTIES

@@ -122,7 +122,7 @@ std::vector<std::string> split_list(const std::string& s) {
 
 int run_bench_kernels(const Args& args) {
   const int64_t threads = args.get_int("threads", 0);
-  if (threads < 0 || threads > 1024) fail(ErrorCode::invalid_argument, "--threads must be between 1 and 1024");
+  if (threads < 0 || threads > 1024) fail(ErrorCode::invalid_argument, "--threads must be 0 (all hardware threads) or between 1 and 1024");
   const bool json = args.has("json"), quick = args.has("quick");
   const std::vector<std::string> type_names =
       split_list(args.get("types", "f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q4_k,q5_k,q6_k"));

@@ -19,6 +19,8 @@ OMNI_COMMAND(inspect)
 OMNI_COMMAND(make_model)
 OMNI_COMMAND(quantize)
 OMNI_COMMAND(serve)
+OMNI_COMMAND(pull)
+OMNI_COMMAND(bench_serve)
 OMNI_COMMAND(embed_image)
 OMNI_COMMAND(bench_vision)
 
@@ -47,6 +49,8 @@ const std::vector<Command>& all_commands() {
       {&k_make_model_spec, run_make_model},
       {&k_quantize_spec, run_quantize},
       {&k_serve_spec, run_serve},
+      {&k_pull_spec, run_pull},
+      {&k_bench_serve_spec, run_bench_serve},
       {&k_embed_image_spec, run_embed_image},
       {&k_bench_vision_spec, run_bench_vision},
       {&k_transcribe_spec, run_transcribe},

@@ -468,7 +468,11 @@ void Model::batch_forward(const EncoderOutput& enc, std::vector<DecoderState*>& 
       std::copy_n(k.data() + r * S, S, st->k[l].data() + size_t(pos[size_t(r)]) * S);
       std::copy_n(v.data() + r * S, S, st->v[l].data() + size_t(pos[size_t(r)]) * S);
     }
-    pool.parallel_for(R * H, 1, [&](int64_t b, int64_t e, int) {
+    // self-attention over a short history is cheaper inline than a thread hand-off
+    int max_pos = 0;
+    for (int p : pos) max_pos = std::max(max_pos, p);
+    const int64_t self_grain = int64_t(max_pos + 1) * hd * R * H < 65536 ? R * H : 1;
+    pool.parallel_for(R * H, self_grain, [&](int64_t b, int64_t e, int) {
       std::vector<float> s(static_cast<size_t>(hp_.n_text_ctx));
       for (int64_t i = b; i < e; ++i) {
         const int64_t r = i / H, hh = i % H;

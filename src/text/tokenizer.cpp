@@ -139,7 +139,7 @@ Tokenizer::Tokenizer(TokenizerConfig config) : cfg_(std::move(config)) {
   for (int32_t* id : {&cfg_.bos, &cfg_.eos, &cfg_.eot, &cfg_.unk, &cfg_.pad})
     if (*id >= n) *id = -1;  // out-of-range special ids are ignored, as llama.cpp does
   token_ids_.reserve(size_t(n));
-  for (int i = 0; i < n; ++i) token_ids_.emplace(cfg_.tokens[size_t(i)], i);
+  for (int i = 0; i < n; ++i) token_ids_.emplace(std::string_view(cfg_.tokens[size_t(i)]), i);
 
   if (cfg_.model == "gpt2") {
     is_bpe_ = true;
@@ -163,8 +163,10 @@ Tokenizer::Tokenizer(TokenizerConfig config) : cfg_(std::move(config)) {
     for (size_t r = 0; r < cfg_.merges.size(); ++r) {
       const std::string& m = cfg_.merges[r];
       for (size_t sp = m.find(' '); sp != std::string::npos; sp = m.find(' ', sp + 1)) {
-        auto a = token_ids_.find(m.substr(0, sp)), b = token_ids_.find(m.substr(sp + 1));
-        auto ab = token_ids_.find(m.substr(0, sp) + m.substr(sp + 1));
+        const std::string_view mv(m);
+        auto a = token_ids_.find(mv.substr(0, sp)), b = token_ids_.find(mv.substr(sp + 1));
+        const std::string joined = m.substr(0, sp) + m.substr(sp + 1);
+        auto ab = token_ids_.find(joined);
         if (a == token_ids_.end() || b == token_ids_.end()) continue;
         if (ab != token_ids_.end()) merge_ranks_.emplace(pair_key(a->second, b->second), std::make_pair(int32_t(r), ab->second));
         break;
@@ -244,7 +246,7 @@ bool Tokenizer::is_end_of_generation(int32_t id) const {
 }
 
 int32_t Tokenizer::find_token(std::string_view text) const {
-  auto it = token_ids_.find(std::string(text));
+  auto it = token_ids_.find(text);
   return it == token_ids_.end() ? -1 : it->second;
 }
 
@@ -352,7 +354,8 @@ void Tokenizer::encode_spm(std::string_view text, bool at_start, std::vector<int
     float best = 0;
     size_t best_k = SIZE_MAX;
     for (size_t k = 0; k + 1 < sym.size(); ++k) {
-      auto it = token_ids_.find(sym[k] + sym[k + 1]);
+      const std::string joined = sym[k] + sym[k + 1];
+      auto it = token_ids_.find(joined);
       if (it == token_ids_.end()) continue;
       const TokenType t = token_type(it->second);
       if (t != TokenType::normal && t != TokenType::user_defined && t != TokenType::undefined) continue;

@@ -32,6 +32,10 @@ struct TokenizerConfig {
 class Tokenizer {
  public:
   explicit Tokenizer(TokenizerConfig config);  // throws omni::Error for an unusable vocabulary
+  Tokenizer(Tokenizer&&) = default;             // movable (token views stay valid), not copyable
+  Tokenizer& operator=(Tokenizer&&) = default;
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
   // Reads tokenizer.ggml.* keys; throws omni::Error naming a missing key or unknown model/pre.
   static Tokenizer from_gguf(const gguf::File& file);
 
@@ -67,7 +71,7 @@ class Tokenizer {
   bool is_bpe_ = true;
   bool ignore_merges_ = false;             // llama-bpe: a pre-token in the vocabulary is emitted whole
   std::vector<std::shared_ptr<Regex>> pre_regexes_;
-  std::unordered_map<std::string, int32_t> token_ids_;
+  std::unordered_map<std::string_view, int32_t> token_ids_;  // views into cfg_.tokens
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merge_ranks_;  // (a,b) -> (rank, merged id)
   std::vector<int32_t> specials_;          // control/user-defined ids sorted by text length, longest first
   int32_t byte_tokens_[256];               // BPE: id of each byte's unicode char; SPM: <0xXX> ids

@@ -68,6 +68,44 @@ export const tests = {
     });
   },
 
+  // An uploaded image is shown beside the scene and sent with the request; a `confirm` action
+  // (the demo catalog's unlock) opens the confirm dialog and runs only after "Yes".
+  async image_and_confirm() {
+    await with_server('image', [], async (server) => {
+      const { context, close } = await launch();
+      try {
+        const page = await open_console(context, server.url);
+        const bodies = [];
+        page.on('request', (r) => { if (r.url().endsWith('/v1/act') && r.method() === 'POST') bodies.push(JSON.parse(r.postData())); });
+        await page.setInputFiles('#image', path.join(env.data, 'vision', 'noise-168x112.png'));
+        await page.locator('#photo').waitFor({ state: 'visible', timeout: 10000 });
+        const size = await page.evaluate(() => { const i = document.getElementById('photo-img'); return [i.naturalWidth, i.naturalHeight]; });
+        assert.deepEqual(size, [168, 112], 'the uploaded image is shown');
+        await type_command(page, 'put a plant in the corner');
+        await wait_for_scene(page, (s) => s.objects.some((o) => o.type === 'plant' && o.anchor === 'corner'));
+        assert.equal(bodies.length, 1);
+        assert.match(bodies[0].image || '', /^data:image\/png;base64,/, 'the image travels with the request');
+
+        await type_command(page, 'unlock the front door');
+        const dialog = page.locator('#confirm');
+        await dialog.waitFor({ state: 'visible', timeout: 10000 });
+        assert.match(await page.locator('#confirm-action').innerText(), /door_lock/);
+        const waiting = page.locator('#log .entry').first();
+        assert.equal(await waiting.getAttribute('data-policy'), 'confirm');
+        await page.click('#confirm-yes');
+        await page.waitForFunction(() => {
+          const e = document.querySelector('#log .entry');
+          return e && e.classList.contains('done') && /door_lock/.test(e.textContent);
+        }, null, { timeout: 10000 });
+        assert.equal(bodies.length, 3);
+        assert.equal(bodies[2].confirm, true, 'the answer carries confirm: true');
+        assert.deepEqual(page.errors, [], `page errors: ${page.errors.join('; ')}`);
+      } finally {
+        await close();
+      }
+    });
+  },
+
   // The fake microphone plays jfk.wav into the realtime session; the server's VAD reports speech
   // start and stop.
   async microphone() {

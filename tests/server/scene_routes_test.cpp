@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include <unistd.h>
+
 #include "http_client.hpp"
 #include "server/scene_routes.hpp"
 

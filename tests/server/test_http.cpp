@@ -244,6 +244,13 @@ TEST(Http, SseStreamEndsWithDone) {
   EXPECT_EQ(events, 7);
   EXPECT_NE(r.body.rfind("data: [DONE]\n\n"), std::string::npos);
   EXPECT_EQ(f.probe->finished.load(), 1);
+  // Connection: close on worker routes (whole and streamed): the server closes after answering.
+  for (std::string path : {"/test/slow?ms=10", "/test/stream?n=3"}) {
+    bool closed = false;
+    auto out = raw_exchange(f.port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000, false, &closed);
+    EXPECT_EQ(status_of_raw(out), 200) << path;
+    EXPECT_TRUE(closed) << path;
+  }
   // Keep-alive: two requests on one connection.
   auto two = raw_exchange(f.port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   size_t first = two.find("HTTP/1.1 200"), second = two.find("HTTP/1.1 200", first + 1);

@@ -34,8 +34,10 @@ static inline float vhsum(VF v) { return _mm512_reduce_add_ps(v); }
 // ---- 512-bit matrix-vector kernels -------------------------------------------------------
 // Q4_K . Q8_K: scales/mins decoded with integer ops; per 64 elements one maddubs (nibbles x
 // activations, i16 pairs) and one vpdpwssd with the two sub-block scales.
-static float dot_q4_k_512(int64_t n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ4_K*>(vw);
+template <class B>  // BlockQ4_K, or BlockQ5_K (adds the 5th bits from qh)
+static float dot_k4_512(int64_t n, const void* vw, const void* va) {
+  constexpr bool kQ5 = std::is_same_v<B, BlockQ5_K>;
+  const auto* w = static_cast<const B*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   // vpermw indices: lanes 0..15 -> scale 2c, lanes 16..31 -> scale 2c+1
@@ -61,7 +63,12 @@ static float dot_q4_k_512(int64_t n, const void* vw, const void* va) {
     __m512i isum = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = loadu256(w[i].qs + 32 * c);
-      const __m512i qv = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+      __m512i qv = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+      if constexpr (kQ5) {  // bit 2c (low half) / 2c+1 (high half) of qh[l] -> +16
+        const __m512i hb = _mm512_broadcast_i64x4(loadu256(w[i].qh));
+        const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16(int16_t(2 * c)), _mm256_set1_epi16(int16_t(2 * c + 1)), 1);
+        qv = _mm512_or_si512(qv, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh), _mm512_set1_epi8(1)), 4));
+      }
       const __m512i p = _mm512_maddubs_epi16(qv, _mm512_loadu_si512(a[i].qs + 64 * c));
       isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(idx[c], sc512));
     }
@@ -212,6 +219,46 @@ static void matvec_q8fam(int64_t k, const void* vw, size_t ws, int64_t n_rows, c
     }
     y[r] = sum;
   }
+}
+
+// Q6_K . Q8_K: each 128-element half is two zmm (quarters 0|1 and 2|3) built from one 64-byte ql
+// load and the 32 qh bytes; scales expanded with vpermw; the -32 offset applied through bsums.
+static float dot_q6_k_512(int64_t n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  const __m512i shl01 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);  // quarters 0 | 1
+  const __m512i shr23 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);  // quarters 2 | 3
+  // vpermw indices: lane l (2 elements) of step s of half h uses scale 8h + 4s + l / 8
+  __m512i sidx[4];
+  for (int st = 0; st < 4; ++st) {
+    alignas(64) int16_t idx[32];
+    for (int l = 0; l < 32; ++l) idx[l] = int16_t(4 * st + l / 8);
+    sidx[st] = _mm512_load_si512(idx);
+  }
+  __m512 acc = _mm512_setzero_ps();
+  __m256 cacc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(w[i].scales));
+    const __m512i sc512 = _mm512_castsi256_si512(sc16);
+    const __m256i corr = _mm256_madd_epi16(sc16, loadu256(a[i].bsums));  // sum s_j * bsums_j (8 lanes)
+    const float dd = h2f(w[i].d) * a[i].d;
+    cacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(32.0f * dd), cacc);
+    __m512i isum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      const __m512i l = _mm512_loadu_si512(w[i].ql + 64 * h);
+      const __m512i hb = _mm512_broadcast_i64x4(loadu256(w[i].qh + 32 * h));
+      const __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl01), m30));
+      const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                          _mm512_and_si512(_mm512_srlv_epi16(hb, shr23), m30));
+      const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512(a[i].qs + 128 * h));
+      const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512(a[i].qs + 128 * h + 64));
+      isum = _mm512_dpwssd_epi32(isum, p01, _mm512_permutexvar_epi16(sidx[2 * h], sc512));
+      isum = _mm512_dpwssd_epi32(isum, p23, _mm512_permutexvar_epi16(sidx[2 * h + 1], sc512));
+    }
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd), acc);
+  }
+  return _mm512_reduce_add_ps(acc) - hsum_ps(cacc);
 }
 
 // ---- quantized GEMM (VNNI) ---------------------------------------------------------------
@@ -519,7 +566,9 @@ void fill_table_avx512(KernelTable& t) {
   t.gemm_f32 = avx512::gemm_f32;
   t.gemm_rows = 4;
   t.gemm_max_tok = 6;
-  t.vec_dot[uint32_t(DType::q4_k)] = avx512::dot_q4_k_512;
+  t.vec_dot[uint32_t(DType::q4_k)] = avx512::dot_k4_512<BlockQ4_K>;
+  t.vec_dot[uint32_t(DType::q5_k)] = avx512::dot_k4_512<BlockQ5_K>;
+  t.vec_dot[uint32_t(DType::q6_k)] = avx512::dot_q6_k_512;
   t.matvec[uint32_t(DType::q4_0)] = avx512::matvec_q8fam<avx512::UnpackQ4_0>;
   t.matvec[uint32_t(DType::q8_0)] = avx512::matvec_q8fam<avx512::UnpackQ8_0>;
   t.matvec[uint32_t(DType::q5_0)] = avx512::matvec_q8fam<avx512::UnpackQ5_0>;

@@ -97,6 +97,38 @@ struct CompiledGrammar::Impl {
   std::unordered_map<uint64_t, std::shared_ptr<const Mask>> budget_masks;
   std::mutex mu;
 
+  // For states that loop on many bytes (inside a free string), the tokens made only of those
+  // bytes are allowed as a block, and trie subtrees made only of them are not walked.
+  struct LoopClass {
+    std::vector<uint64_t> tokens;  // bit per token: every byte in the class
+    std::vector<char> pure;        // per trie node: every byte below it is in the class
+  };
+  std::unordered_map<std::string, std::shared_ptr<const LoopClass>> loop_classes;
+
+  std::shared_ptr<const LoopClass> loop_class(const ByteSet& bytes) {
+    const std::string key = bytes.to_string();
+    auto it = loop_classes.find(key);
+    if (it != loop_classes.end()) return it->second;
+    auto lc = std::make_shared<LoopClass>();
+    const auto& nodes = vocab->nodes();
+    lc->pure.assign(nodes.size(), 1);
+    for (size_t n = nodes.size(); n-- > 0;) {  // children have larger indices than their parent
+      char ok = 1;
+      for (uint32_t c = nodes[n].child_begin; c < nodes[n].child_end && ok; ++c) ok = bytes.test(nodes[c].byte) && lc->pure[c];
+      lc->pure[n] = ok;
+    }
+    lc->tokens.assign(size_t(vocab->n_vocab() + 63) / 64, 0);
+    for (int t = 0; t < vocab->n_vocab(); ++t) {
+      const std::string& b = vocab->bytes(t);
+      if (b.empty() || vocab->is_eog(t)) continue;
+      bool all = true;
+      for (unsigned char ch : b) all = all && bytes.test(ch);
+      if (all) lc->tokens[size_t(t) >> 6] |= uint64_t(1) << (t & 63);
+    }
+    loop_classes.emplace(key, lc);
+    return lc;
+  }
+
   void expand(Stack& stack, std::set<Stack>& out) {
     if (stack.size() > k_max_stack) return;  // runaway nesting: treat as dead
     if (stack.empty()) {
@@ -190,13 +222,40 @@ struct CompiledGrammar::Impl {
         last = t;
       }
     };
-    std::vector<std::pair<uint32_t, int>> work;
-    work.emplace_back(0u, state);
+    // Bytes on which this state loops back to itself (free-string content).
+    ByteSet loop;
+    std::shared_ptr<const LoopClass> lc;
+    {
+      for (int byte = 0; byte < 256; ++byte)
+        if (step(state, uint8_t(byte)) == state) loop.set(size_t(byte));
+      // Tokens of the block end in `state` itself: allowed unless the budget rules that out (then
+      // the pure subtrees are skipped without allowing anything).
+      const bool block_fits = budget < 0 || int64_t(states[size_t(state)].dist) <= budget;
+      if (loop.count() >= 32) lc = loop_class(loop);
+      if (lc && block_fits) {
+        bool any = false;
+        for (size_t w = 0; w < m->bits.size(); ++w) {
+          m->bits[w] |= lc->tokens[w];
+          any = any || lc->tokens[w];
+        }
+        if (any) m->max_end_dist = states[size_t(state)].dist;
+      }
+    }
+    // work items: node, state, whether every byte so far looped on `state`
+    struct Item {
+      uint32_t node;
+      int state;
+      bool pure;
+    };
+    std::vector<Item> work;
+    work.push_back({0u, state, true});
     while (!work.empty()) {
-      auto [n, s] = work.back();
+      auto [n, s, pure] = work.back();
       work.pop_back();
       const auto& nd = nodes[n];
       for (uint32_t c = nd.child_begin; c < nd.child_end; ++c) {
+        const bool c_pure = pure && lc && loop.test(nodes[c].byte);
+        if (c_pure && lc->pure[c]) continue;  // every token below is in the block already allowed
         int s2 = step(s, nodes[c].byte);
         if (s2 < 0) continue;
         const auto& cn = nodes[c];
@@ -207,7 +266,16 @@ struct CompiledGrammar::Impl {
             m->max_end_dist = std::max(m->max_end_dist, d);
           }
         }
-        if (cn.child_end > cn.child_begin) work.emplace_back(c, s2);
+        if (cn.child_end > cn.child_begin) work.push_back({c, s2, c_pure});
+      }
+    }
+    if (lc) {  // the block was OR-ed in directly: count again
+      m->n_allowed = 0;
+      for (size_t w = 0; w < m->bits.size(); ++w) {
+        uint64_t b = m->bits[w];
+        if (!b) continue;
+        m->n_allowed += __builtin_popcountll(b);
+        last = int(w * 64) + __builtin_ctzll(b);
       }
     }
     if (states[size_t(state)].accepting || m->n_allowed == 0)  // dead end: let generation stop
