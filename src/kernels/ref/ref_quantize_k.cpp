@@ -190,7 +190,10 @@ void quantize_q2_k(const float* x, BlockQ2_K* y, int64_t nb) {
   uint8_t L[256], sc[16], m[16];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ2_K& b = y[i];
-    quantize_scale_min_superblock(kF, x, b.d, b.dmin, sc, m, L);
+    uint16_t d16 = 0, dmin16 = 0;  // packed block fields cannot bind to references
+    quantize_scale_min_superblock(kF, x, d16, dmin16, sc, m, L);
+    b.d = d16;
+    b.dmin = dmin16;
     for (int j = 0; j < 16; ++j) b.scales[j] = uint8_t(sc[j] | (m[j] << 4));
     for (int h = 0; h < 2; ++h)
       for (int l = 0; l < 32; ++l)
@@ -204,7 +207,10 @@ void quantize_q4_k(const float* x, BlockQ4_K* y, int64_t nb) {
   uint8_t L[256], sc[8], m[8];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ4_K& b = y[i];
-    quantize_scale_min_superblock(kF, x, b.d, b.dmin, sc, m, L);
+    uint16_t d16 = 0, dmin16 = 0;  // packed block fields cannot bind to references
+    quantize_scale_min_superblock(kF, x, d16, dmin16, sc, m, L);
+    b.d = d16;
+    b.dmin = dmin16;
     pack_scale_min_k4(sc, m, b.scales);
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
@@ -216,7 +222,10 @@ void quantize_q5_k(const float* x, BlockQ5_K* y, int64_t nb) {
   uint8_t L[256], sc[8], m[8];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ5_K& b = y[i];
-    quantize_scale_min_superblock(kF, x, b.d, b.dmin, sc, m, L);
+    uint16_t d16 = 0, dmin16 = 0;  // packed block fields cannot bind to references
+    quantize_scale_min_superblock(kF, x, d16, dmin16, sc, m, L);
+    b.d = d16;
+    b.dmin = dmin16;
     pack_scale_min_k4(sc, m, b.scales);
     std::memset(b.qh, 0, 32);
     for (int e = 0; e < 256; ++e)
@@ -231,7 +240,9 @@ void quantize_q3_k(const float* x, BlockQ3_K* y, int64_t nb) {
   int8_t L[256], codes[16];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ3_K& b = y[i];
-    quantize_signed_superblock(-4, 3, -32, 31, -32, x, b.d, codes, L);
+    uint16_t d16 = 0;  // packed block fields cannot bind to references
+    quantize_signed_superblock(-4, 3, -32, 31, -32, x, d16, codes, L);
+    b.d = d16;
     std::memset(b.scales, 0, 12);
     for (int j = 0; j < 16; ++j) {
       const int u = codes[j] + 32;
@@ -253,7 +264,9 @@ void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
   int8_t L[256], codes[16];
   for (int64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ6_K& b = y[i];
-    quantize_signed_superblock(-32, 31, -128, 127, -128, x, b.d, codes, L);
+    uint16_t d16 = 0;  // packed block fields cannot bind to references
+    quantize_signed_superblock(-32, 31, -128, 127, -128, x, d16, codes, L);
+    b.d = d16;
     std::memcpy(b.scales, codes, 16);
     std::memset(b.ql, 0, 128);
     std::memset(b.qh, 0, 64);
