@@ -187,25 +187,9 @@ DType vec_dot_type(DType t) {
 }
 
 void convert_activations(DType weight_type, const float* src, void* dst, int64_t n) {
-  const DType vt = vec_dot_type(weight_type);
-  const int64_t nb = checked_blocks(weight_type, n, "convert_activations");
-  switch (vt) {
-    case DType::f32: if (n) std::memcpy(dst, src, size_t(n) * 4); return;
-    case DType::f16: {
-      auto* h = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) h[i] = f32_to_fp16(src[i]);
-      return;
-    }
-    case DType::bf16: {
-      auto* h = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(src[i]);
-      return;
-    }
-    case DType::q8_0: return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
-    case DType::q8_1: return quantize_q8_1(src, static_cast<BlockQ8_1*>(dst), nb);
-    case DType::q8_k: return quantize_q8_k(src, static_cast<BlockQ8_K*>(dst), nb);
-    default: unsupported(weight_type, "convert_activations");
-  }
+  checked_blocks(weight_type, n, "convert_activations");  // the weight's blocks bound the row length
+  // Activations are stored in the weight's vec_dot type with the same rules as any row of that type.
+  quantize_row(vec_dot_type(weight_type), src, dst, n);
 }
 
 float vec_dot(DType t, int64_t n, const void* w, const void* a) {
