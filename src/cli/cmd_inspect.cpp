@@ -82,7 +82,8 @@ std::string value_text(const Value& v, bool full) {
   const auto& items = v.as_array();
   const size_t show = full ? items.size() : std::min<size_t>(items.size(), 8);
   std::string s = cat(items.size(), " ", value_type_name(v.elem_type), items.size() == 1 ? "" : "s", " [");
-  for (size_t i = 0; i < show; ++i) s += cat(i ? ", " : "", scalar_text(items[i], v.elem_type));
+  for (size_t i = 0; i < show; ++i) s += cat(i ? ", " : "", v.elem_type == ValueType::array ? value_text(items[i], full)
+                                                                                         : scalar_text(items[i], v.elem_type));
   if (show < items.size()) s += ", ...";
   return s + "]";
 }
@@ -104,7 +105,8 @@ nlohmann::json scalar_json(const Value& v, ValueType t) {
 nlohmann::json value_json(const Value& v) {
   if (!v.is_array()) return scalar_json(v, v.type);
   nlohmann::json a = nlohmann::json::array();
-  for (const auto& it : v.as_array()) a.push_back(scalar_json(it, v.elem_type));
+  for (const auto& it : v.as_array())
+    a.push_back(v.elem_type == ValueType::array ? value_json(it) : scalar_json(it, v.elem_type));
   return a;
 }
 

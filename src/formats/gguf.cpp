@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kMaxStringBytes = uint64_t(1) << 30;   // ggml's limit for one string
 constexpr uint64_t kMaxArrayCount = uint64_t(1) << 30;    // ggml's limit for one array
 constexpr uint64_t kMaxTotalArrayElems = uint64_t(1) << 23;  // Omni's memory guard (all arrays)
+constexpr int kMaxArrayDepth = 8;  // arrays of arrays: levels allowed (ggml itself refuses nesting)
 constexpr uint64_t kMaxTensorName = 63;                   // GGML_MAX_NAME - 1
 
 // Fixed encoded size of a scalar value type; 0 for string/array.
@@ -241,18 +242,25 @@ class Reader {
       bad(at, cat("key '", printable(key), "' has unknown value type id ", type_id, " (valid: 0..12)"));
     const auto type = ValueType(type_id);
     if (type != ValueType::array) return read_scalar(type, "metadata value");
+    return read_array(key, 1, total_elems);
+  }
 
+  // The body of an array value (element type, count, elements); depth 1 is the key's own array.
+  // Arrays of arrays nest up to kMaxArrayDepth levels; every level counts towards the element limit.
+  Value read_array(const std::string& key, int depth, uint64_t* total_elems) {
     const uint64_t elem_at = pos_;
     const int32_t elem_id = read<int32_t>("array element type");
     if (!known_value_type(elem_id))
       bad(elem_at, cat("key '", printable(key), "': array has unknown element type id ", elem_id));
     const auto elem = ValueType(elem_id);
-    if (elem == ValueType::array) bad(elem_at, cat("key '", printable(key), "': nested arrays are not supported"));
+    if (elem == ValueType::array && depth >= kMaxArrayDepth)
+      bad(elem_at, cat("key '", printable(key), "': arrays nested more than ", kMaxArrayDepth, " levels deep"));
     const uint64_t count_at = pos_;
     const uint64_t count = read<uint64_t>("array count");
     if (count > kMaxArrayCount)
       bad(count_at, cat("key '", printable(key), "': array count ", count, " exceeds the limit of 2^30"));
-    const uint64_t min_elem = elem == ValueType::string ? 8 : scalar_size(elem);
+    // Smallest encoding of one element: a string's length, a nested array's type and count.
+    const uint64_t min_elem = elem == ValueType::string ? 8 : elem == ValueType::array ? 12 : scalar_size(elem);
     uint64_t min_bytes = 0;
     if (mul_overflows(count, min_elem, &min_bytes) || min_bytes > remaining())
       bad(count_at, cat("key '", printable(key), "': array of ", count, " ", value_type_name(elem),
@@ -266,7 +274,9 @@ class Reader {
     r.elem_type = elem;
     std::vector<Value> items;
     items.reserve(size_t(count));
-    for (uint64_t i = 0; i < count; ++i) items.push_back(read_scalar(elem, "array element"));
+    for (uint64_t i = 0; i < count; ++i)
+      items.push_back(elem == ValueType::array ? read_array(key, depth + 1, total_elems)
+                                                : read_scalar(elem, "array element"));
     r.v = std::move(items);
     return r;
   }

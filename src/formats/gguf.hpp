@@ -22,7 +22,8 @@ enum class ValueType : int32_t {
 };
 const char* value_type_name(ValueType t);
 
-// A metadata value: a scalar, a string, or an array of scalars/strings (ggml refuses nested arrays).
+// A metadata value: a scalar, a string, or an array of scalars, strings or arrays (arrays of arrays
+// nest up to 8 levels; ggml itself refuses nesting, the GGUF spec allows it).
 struct Value {
   ValueType type = ValueType::u32;
   ValueType elem_type = ValueType::u32;  // for arrays

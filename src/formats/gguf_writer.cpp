@@ -42,7 +42,24 @@ void put_scalar(Bytes& b, ValueType t, const Value& v, const std::string& key) {
     case ValueType::u64: b.put<uint64_t>(v.as_uint(key)); break;
     case ValueType::i64: b.put<int64_t>(v.as_int(key)); break;
     case ValueType::f64: b.put<double>(v.as_float(key)); break;
-    case ValueType::array: fail(ErrorCode::invalid_argument, "GGUF writer: key '", key, "' has a nested array");
+    case ValueType::array: fail(ErrorCode::internal, "GGUF writer: key '", key, "': array written as a scalar");
+  }
+}
+
+// Element type, count, then the elements; an element type of `array` nests (each item is itself
+// an array value with its own element type).
+void put_array(Bytes& b, const Value& v, const std::string& key, int depth) {
+  if (depth > 8) fail(ErrorCode::invalid_argument, "GGUF writer: key '", key, "' nests arrays more than 8 levels deep");
+  const auto& items = v.as_array(key);
+  b.put<int32_t>(int32_t(v.elem_type));
+  b.put<uint64_t>(items.size());
+  for (const auto& it : items) {
+    if (v.elem_type != ValueType::array) {
+      put_scalar(b, v.elem_type, it, key);
+    } else {
+      if (!it.is_array()) fail(ErrorCode::invalid_argument, "GGUF writer: key '", key, "': array of arrays holds a ", value_type_name(it.type));
+      put_array(b, it, key, depth + 1);
+    }
   }
 }
 
@@ -126,12 +143,7 @@ std::vector<uint8_t> Writer::header_bytes() const {
     b.put_string(key);
     b.put<int32_t>(int32_t(v.type));
     if (v.type == ValueType::array) {
-      if (v.elem_type == ValueType::array)
-        fail(ErrorCode::invalid_argument, "GGUF writer: key '", key, "' has a nested array");
-      const auto& items = v.as_array(key);
-      b.put<int32_t>(int32_t(v.elem_type));
-      b.put<uint64_t>(items.size());
-      for (const auto& it : items) put_scalar(b, v.elem_type, it, key);
+      put_array(b, v, key, 1);
     } else {
       put_scalar(b, v.type, v, key);
     }

@@ -231,6 +231,25 @@ TEST(Inspect, TextModeAbbreviatesArraysAndTotals) {
   EXPECT_LT(r.output.size(), 20000u);  // the 558 tokens are not all printed
 }
 
+TEST(Inspect, ShowsNestedArrays) {
+  // [[1, 2], [3]] as a u32 array of arrays, in JSON and in text.
+  gguf::Writer w;
+  gguf::Value outer;
+  outer.type = gguf::ValueType::array;
+  outer.elem_type = gguf::ValueType::array;
+  outer.v = std::vector<gguf::Value>{gguf::Value::of_i32s({1, 2}), gguf::Value::of_i32s({3})};
+  w.set("test.nested", outer);
+  const float x[2] = {0.5f, 1.5f};
+  w.add_tensor("t", DType::f32, {2}, x, sizeof x);
+  const fs::path p = tmp_dir() / "nested.gguf";
+  w.write(p.string());
+  const json j = inspect_json(p);
+  EXPECT_EQ(j["metadata"]["test.nested"], json::parse("[[1, 2], [3]]")) << j["metadata"].dump();
+  const auto r = omni_cli("inspect '" + p.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("2 arrays [2 i32s [1, 2], 1 i32 [3]]"), std::string::npos) << r.output;
+}
+
 struct QuantCase {
   std::string type;
   double max_rel_rms;  // relative RMS error bound of the dequantized weights

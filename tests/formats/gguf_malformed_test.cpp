@@ -77,7 +77,14 @@ std::vector<BadCase> corpus() {
   add("duplicate_key", GgufBytes{}.header(3, 0, 2).kv_u32("a.b", 1).kv_u32("a.b", 2), "duplicate metadata key 'a.b'");
   add("value_type_13", one_kv([](GgufBytes& g) { g.str("k").i32(13).u32(0); }), "unknown value type id 13");
   add("value_type_negative", one_kv([](GgufBytes& g) { g.str("k").i32(-1).u32(0); }), "unknown value type id -1");
-  add("nested_array", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(9).u64(1).i32(4).u64(1).u32(7); }), "nested arrays");
+  add("nested_array_9_deep", one_kv([](GgufBytes& g) {
+        g.str("k").i32(9);
+        for (int i = 0; i < 9; ++i) g.i32(9).u64(1);
+        g.i32(4).u64(1).u32(7);
+      }), "nested more than 8 levels");
+  add("nested_array_inner_past_end", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(9).u64(2).i32(4).u64(1).u32(7).i32(4).u64(500).u32(1); }), "remain");
+  add("nested_array_outer_count_past_end", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(9).u64(1000).i32(4).u64(0); }), "remain");
+  add("nested_array_inner_type_99", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(9).u64(1).i32(99).u64(0); }), "unknown element type id 99");
   add("array_elem_type_99", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(99).u64(0); }), "unknown element type id 99");
   add("array_count_2^64", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(4).u64(kHuge).u32(1); }), "exceeds the limit");
   add("array_count_2^31", one_kv([](GgufBytes& g) { g.str("k").i32(9).i32(0).u64(uint64_t(1) << 31).u32(1); }), "exceeds the limit");

@@ -226,6 +226,52 @@ TEST(GgufRoundTrip, ReaderAgreesWithHandBuiltBytes) {
   EXPECT_EQ(w.to_bytes(), g.b);
 }
 
+TEST(GgufRoundTrip, NestedArraysReadFromHandBuiltBytesAndRoundTrip) {
+  // k = [[1, 2], [], [3]] as u32 arrays, and s = [["a"], ["b", "cd"]]: laid out by hand from the
+  // spec (an array element type of 9 means every element is itself type + count + items).
+  omni::test::GgufBytes g;
+  g.header(3, 0, 2);
+  g.str("k").i32(9).i32(9).u64(3);
+  g.i32(4).u64(2).u32(1).u32(2);
+  g.i32(4).u64(0);
+  g.i32(4).u64(1).u32(3);
+  g.str("s").i32(9).i32(9).u64(2);
+  g.i32(8).u64(1).str("a");
+  g.i32(8).u64(2).str("b").str("cd");
+  g.pad();
+  File f = File::parse(g.b.data(), g.b.size());
+  const auto& k = f.get("k").as_array("k");
+  ASSERT_EQ(k.size(), 3u);
+  EXPECT_EQ(f.get("k").elem_type, ValueType::array);
+  ASSERT_EQ(k[0].as_array().size(), 2u);
+  EXPECT_EQ(k[0].as_array()[1].as_uint(), 2u);
+  EXPECT_TRUE(k[1].as_array().empty());
+  EXPECT_EQ(k[2].as_array()[0].as_uint(), 3u);
+  const auto& s = f.get("s").as_array("s");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].elem_type, ValueType::string);
+  EXPECT_EQ(s[1].as_array()[1].as_string(), "cd");
+
+  // The writer produces the same bytes for the same values.
+  Writer w;
+  w.set("k", f.get("k"));
+  w.set("s", f.get("s"));
+  EXPECT_EQ(w.to_bytes(), g.b);
+
+  // Nesting deeper than 8 levels is refused by the writer too.
+  Value v = Value::of_i32s({1});
+  for (int i = 0; i < 8; ++i) {
+    Value outer;
+    outer.type = ValueType::array;
+    outer.elem_type = ValueType::array;
+    outer.v = std::vector<Value>{v};
+    v = outer;
+  }
+  Writer deep;
+  deep.set("deep", v);
+  EXPECT_THROW((void)deep.to_bytes(), Error);
+}
+
 // --- golden files ------------------------------------------------------------------------
 
 TEST(GgufGolden, EveryGoldenModelReads) {
