@@ -448,7 +448,28 @@ File File::open(const std::string& path) {
 
 const Value* File::find(const std::string& key) const {
   auto it = kv_index_.find(key);
-  return it == kv_index_.end() ? nullptr : &kv_[it->second].second;
+  if (it == kv_index_.end()) return nullptr;
+  if (released_.count(key))
+    fail(ErrorCode::internal, "GGUF file '", name_, "': metadata '", key, "' was released after loading (read it before)");
+  return &kv_[it->second].second;
+}
+
+size_t File::release(const std::vector<std::string>& keys) {
+  size_t n = 0;
+  for (const auto& key : keys) {
+    auto it = kv_index_.find(key);
+    if (it == kv_index_.end() || released_.count(key)) continue;
+    Value& v = kv_[it->second].second;
+    if (v.is_array()) {
+      n += v.as_array().size();
+      std::vector<Value>().swap(std::get<std::vector<Value>>(v.v));
+    } else if (v.is_string()) {
+      n += 1;
+      std::string().swap(std::get<std::string>(v.v));
+    }
+    released_.insert(key);
+  }
+  return n;
 }
 
 const Value& File::get(const std::string& key) const {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -87,6 +88,10 @@ class File {
   double get_float(const std::string& key, double def) const;
   bool get_bool(const std::string& key, bool def) const;
 
+  // Frees the values of these keys (large vocabularies once a tokenizer has copied them); a later
+  // find/get of a released key is an error naming it. Returns the number of values freed.
+  size_t release(const std::vector<std::string>& keys);
+
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(const std::string& name) const;
   const TensorInfo& tensor(const std::string& name) const;  // throws not_found naming the tensor
@@ -101,6 +106,7 @@ class File {
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, Value>> kv_;
   std::map<std::string, size_t> kv_index_;
+  std::set<std::string> released_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> tensor_index_;
   friend class Reader;

@@ -272,6 +272,23 @@ TEST(GgufRoundTrip, NestedArraysReadFromHandBuiltBytesAndRoundTrip) {
   EXPECT_THROW((void)deep.to_bytes(), Error);
 }
 
+TEST(GgufRoundTrip, ReleasedMetadataIsAnErrorNamingTheKey) {
+  Writer w;
+  w.set("tokenizer.ggml.tokens", Value::of_strings({"a", "b", "c"}));
+  w.set("general.name", Value::of_string("x"));
+  const auto bytes = w.to_bytes();
+  File f = File::parse(bytes.data(), bytes.size());
+  EXPECT_EQ(f.release({"tokenizer.ggml.tokens", "no.such.key"}), 3u);
+  EXPECT_EQ(f.get_string("general.name", ""), "x");  // other keys stay readable
+  try {
+    (void)f.get("tokenizer.ggml.tokens");
+    FAIL() << "a released key was readable";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'tokenizer.ggml.tokens' was released"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(f.release({"tokenizer.ggml.tokens"}), 0u);  // releasing twice frees nothing more
+}
+
 // --- golden files ------------------------------------------------------------------------
 
 TEST(GgufGolden, EveryGoldenModelReads) {
