@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/sampling_args.hpp"
 #include "omni/error.hpp"
 #include "runtime/chat_template.hpp"
 #include "runtime/multimodal.hpp"
@@ -28,31 +29,20 @@ extern const CommandSpec k_chat_spec = {
     "  /image PATH    attach an image to your next message (needs --mmproj)\n"
     "  /quit          leave (Ctrl-D too)\n"
     "The chat template is recognised from the model file or chosen with --chat-template.",
-    {
+    with_options({
         {"model", 'm', true, "MODEL", "GGUF model file"},
         {"system", 0, true, "TEXT", "system message"},
         {"mmproj", 0, true, "FILE", "vision projector (mmproj GGUF) so /image works"},
-        {"temp", 0, true, "T", "sampling temperature (default 0.8; 0 = greedy)"},
-        {"seed", 's', true, "S", "random seed"},
-        {"n-predict", 'n', true, "N", "most tokens per answer (default 1024)"},
         {"chat-template", 0, true, "NAME", "chatml, qwen2.5, qwen3, llama3, mistral or gemma"},
-        {"threads", 't', true, "N", "threads (default: all cores)"},
-        {"ctx", 'c', true, "N", "context length (default: min(training context, 4096))"},
-    },
+    }, sampling_option_specs(1024)),
     0,
     0};
 
 int run_chat(const Args& args) {
   auto model = runtime::Model::load(args.require("model"));
   const auto tmpl = runtime::ChatTemplate::for_model(*model, args.get("chat-template", ""));
-  runtime::SessionOptions so;
-  so.n_ctx = int(args.get_int("ctx", 0));
-  so.n_threads = int(args.get_int("threads", 0));
-  runtime::Session session(model, so);
-  runtime::SamplingParams sp;
-  sp.temperature = float(args.get_float("temp", sp.temperature));
-  sp.seed = uint64_t(args.get_int("seed", int64_t(sp.seed)));
-  sp.max_tokens = int(args.get_int("n-predict", 1024));
+  runtime::Session session(model, session_options_from_args(args));
+  runtime::SamplingParams sp = sampling_from_args(args, 1024);
   sp.stop = tmpl.stop_strings();
 
   std::unique_ptr<runtime::VisionContext> vision;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/sampling_args.hpp"
 #include "omni/error.hpp"
 #include "runtime/chat_template.hpp"
 #include "runtime/multimodal.hpp"
@@ -22,26 +23,17 @@ extern const CommandSpec k_generate_spec = {
     "with --chat-template). --temp 0 decodes greedily; the same --seed reproduces the same output.\n"
     "Timings go to stderr. With --mmproj and --image (repeatable) the images are encoded by the vision\n"
     "projector and placed where the prompt says <__media__> (or before the prompt when it has no marker).",
-    {
+    with_options({
         {"model", 'm', true, "MODEL", "GGUF model file"},
         {"prompt", 'p', true, "TEXT", "prompt text"},
-        {"n-predict", 'n', true, "N", "most tokens to generate (default 256)"},
-        {"temp", 0, true, "T", "sampling temperature (default 0.8; 0 = greedy)"},
-        {"seed", 's', true, "S", "random seed (default 12648430)"},
-        {"top-k", 0, true, "K", "keep the K most likely tokens (default 40; 0 = off)"},
-        {"top-p", 0, true, "P", "nucleus sampling mass (default 0.95; 1 = off)"},
-        {"min-p", 0, true, "P", "drop tokens below P x the top probability (default 0.05)"},
-        {"repeat-penalty", 0, true, "X", "penalty for recently generated tokens (default 1.0 = off)"},
         {"stop", 0, true, "TEXT", "stop before this text (repeatable)", true},
         {"chat", 0, false, "", "wrap the prompt in the model's chat template"},
         {"system", 0, true, "TEXT", "system message (with --chat)"},
         {"chat-template", 0, true, "NAME", "chatml, qwen2.5, qwen3, llama3, mistral or gemma"},
-        {"threads", 't', true, "N", "threads (default: all cores)"},
-        {"ctx", 'c', true, "N", "context length (default: min(training context, 4096))"},
         {"ignore-eos", 0, false, "", "keep generating past end-of-sequence tokens"},
         {"mmproj", 0, true, "FILE", "vision projector (llama.cpp mmproj GGUF) for --image"},
         {"image", 0, true, "FILE", "an image for the prompt (repeatable; needs --mmproj)", true},
-    },
+    }, sampling_option_specs(256)),
     0,
     0};
 
@@ -49,19 +41,9 @@ int run_generate(const Args& args) {
   const std::string path = args.require("model");
   const std::string prompt = args.require("prompt");
   auto model = runtime::Model::load(path);
-  runtime::SessionOptions so;
-  so.n_ctx = int(args.get_int("ctx", 0));
-  so.n_threads = int(args.get_int("threads", 0));
-  runtime::Session session(model, so);
+  runtime::Session session(model, session_options_from_args(args));
 
-  runtime::SamplingParams sp;
-  sp.temperature = float(args.get_float("temp", sp.temperature));
-  sp.seed = uint64_t(args.get_int("seed", int64_t(sp.seed)));
-  sp.top_k = int(args.get_int("top-k", sp.top_k));
-  sp.top_p = float(args.get_float("top-p", sp.top_p));
-  sp.min_p = float(args.get_float("min-p", sp.min_p));
-  sp.repeat_penalty = float(args.get_float("repeat-penalty", sp.repeat_penalty));
-  sp.max_tokens = int(args.get_int("n-predict", 256));
+  runtime::SamplingParams sp = sampling_from_args(args, 256);
   sp.stop = args.values("stop");
   sp.ignore_eos = args.has("ignore-eos");
 

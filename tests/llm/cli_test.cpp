@@ -100,4 +100,26 @@ TEST(Cli, ClearErrors) {
   EXPECT_NE(r.out.find("context"), std::string::npos) << r.out;
 }
 
+TEST(Cli, ChatAndGenerateShareTheSamplingOptions) {
+  // Both commands list and accept the same sampling options, and refuse out-of-range values by name.
+  for (const char* cmd : {"generate", "chat"}) {
+    const auto help = omni_cli(std::string(cmd) + " --help", true);
+    EXPECT_EQ(help.status, 0) << cmd;
+    for (const char* opt : {"--top-p", "--top-k", "--min-p", "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--ctx"})
+      EXPECT_NE(help.out.find(opt), std::string::npos) << cmd << " --help lacks " << opt;
+  }
+  const std::string m = data("mini-qwen2-q4_0.gguf");
+  auto r = omni_cli("chat -m " + m + " --top-p 1.5 < /dev/null", true);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("--top-p must be between 0 and 1"), std::string::npos) << r.out;
+  r = omni_cli("generate -m " + m + " -p hi --temp -1", true);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("--temp"), std::string::npos) << r.out;
+  // A chat with top-k 1 answers the same as greedy decoding.
+  const auto greedy = omni_cli("generate -m " + m + " -p 'turn on the' -n 6 --temp 0 --threads 1");
+  const auto top1 = omni_cli("generate -m " + m + " -p 'turn on the' -n 6 --temp 0.9 --top-k 1 --seed 3 --threads 1");
+  ASSERT_EQ(greedy.status, 0);
+  EXPECT_EQ(top1.out, greedy.out);
+}
+
 }  // namespace
