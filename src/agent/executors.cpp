@@ -1,6 +1,8 @@
 // Executors for http, mqtt, exec, scene and log bindings; see executors.hpp.
 #include "agent/executors.hpp"
 
+#include "agent/http_client.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,7 +17,6 @@
 #include <mutex>
 #include <thread>
 
-#include <curl/curl.h>
 #include <mosquitto.h>
 
 extern char** environ;
@@ -42,16 +43,7 @@ json failure(const std::string& executor, const std::string& error, json extra =
 }
 
 // ---- http ----
-size_t curl_write(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  size_t len = size * n;
-  if (out->size() < k_max_capture) out->append(data, std::min(len, k_max_capture - out->size()));
-  return len;
-}
-
 json run_http(const json& cfg, const json& action) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (!cfg.contains("url") || !cfg["url"].is_string()) return failure("http", "the http executor needs a 'url'");
   const std::string url = fill_template(cfg["url"].get<std::string>(), action);
   const std::string method = cfg.value("method", "POST");
@@ -60,34 +52,20 @@ json run_http(const json& cfg, const json& action) {
   const std::string body = cfg.contains("body") ? fill_json_template(cfg["body"], action).dump() : action.dump();
   json attempts = json::array();
   for (int attempt = 0; attempt <= retries; ++attempt) {
-    CURL* curl = curl_easy_init();
-    if (!curl) return failure("http", "libcurl could not start a request");
-    std::string response;
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    HttpRequest req{url, method, body, {"Content-Type: application/json"}, timeout_ms, k_max_capture};
     if (cfg.contains("headers") && cfg["headers"].is_object())
       for (auto it = cfg["headers"].begin(); it != cfg["headers"].end(); ++it)
-        headers = curl_slist_append(headers, (it.key() + ": " + fill_template(value_text(it.value()), action)).c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method != "GET") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    if (rc == CURLE_OK && status < 500) {
+        req.headers.push_back(it.key() + ": " + fill_template(value_text(it.value()), action));
+    const HttpReply reply = http_request(req);
+    const long status = reply.status;
+    const std::string& response = reply.body;
+    if (reply.transport_ok && status < 500) {
       json r{{"ok", status >= 200 && status < 300}, {"executor", "http"}, {"url", url}, {"status", status},
              {"attempts", attempt + 1}, {"response", response}};
       if (status >= 300) r["error"] = "HTTP status " + std::to_string(status);
       return r;
     }
-    attempts.push_back(rc != CURLE_OK ? std::string(curl_easy_strerror(rc)) : "HTTP status " + std::to_string(status));
+    attempts.push_back(!reply.transport_ok ? reply.error : "HTTP status " + std::to_string(status));
     if (attempt < retries) std::this_thread::sleep_for(std::chrono::milliseconds(100 * (attempt + 1)));
   }
   return failure("http", "request to " + url + " failed: " + attempts.back().get<std::string>(),

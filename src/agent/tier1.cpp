@@ -1,7 +1,7 @@
 // Tier-1 prompt construction, action extraction and the remote OpenAI-compatible backend.
 #include "agent/tier1.hpp"
 
-#include <curl/curl.h>
+#include "agent/http_client.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -91,22 +91,12 @@ std::optional<json> parse_action_text(const std::string& text) {
   return std::nullopt;
 }
 
-namespace {
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  if (out->size() < (8u << 20)) out->append(data, size * n);
-  return size * n;
-}
-}  // namespace
-
 RemoteTier1::RemoteTier1(std::string base_url, std::string model, long timeout_ms)
     : base_url_(std::move(base_url)), model_(std::move(model)), timeout_ms_(timeout_ms) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
 Tier1Output RemoteTier1::generate(const json& messages, const json& schema, std::optional<uint64_t> seed) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::string url = base_url_;
   if (url.size() < 3 || url.substr(url.size() - 3) != "/v1") url += "/v1";
   url += "/chat/completions";
@@ -117,28 +107,15 @@ Tier1Output RemoteTier1::generate(const json& messages, const json& schema, std:
             {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "action"}, {"strict", true}, {"schema", schema}}}}}};
   if (seed) body["seed"] = *seed;
   const std::string payload = body.dump();
-  CURL* curl = curl_easy_init();
-  if (!curl) fail(ErrorCode::internal, "libcurl could not start a request");
-  std::string response;
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  HttpRequest req{url, "POST", payload, {"Content-Type: application/json"}, timeout_ms_, size_t(8) << 20};
   // The backend's API key, as the server's chat proxy takes it (never logged).
   if (const char* key = std::getenv("OMNI_LLM_BACKEND_KEY"); key && *key)
-    headers = curl_slist_append(headers, (std::string("Authorization: Bearer ") + key).c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms_);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc == CURLE_OPERATION_TIMEDOUT) fail(ErrorCode::timeout, "LLM backend ", url, " timed out after ", timeout_ms_, " ms");
-  if (rc != CURLE_OK) fail(ErrorCode::network, "LLM backend ", url, ": ", curl_easy_strerror(rc));
-  if (status != 200) fail(ErrorCode::network, "LLM backend ", url, " answered HTTP ", status, ": ", response.substr(0, 300));
+    req.headers.push_back(std::string("Authorization: Bearer ") + key);
+  const HttpReply reply = http_request(req);
+  const std::string& response = reply.body;
+  if (reply.timed_out) fail(ErrorCode::timeout, "LLM backend ", url, " timed out after ", timeout_ms_, " ms");
+  if (!reply.transport_ok) fail(ErrorCode::network, "LLM backend ", url, ": ", reply.error);
+  if (reply.status != 200) fail(ErrorCode::network, "LLM backend ", url, " answered HTTP ", reply.status, ": ", response.substr(0, 300));
   json r;
   try {
     r = json::parse(response);

@@ -1,46 +1,27 @@
 // Base64, data: URL and confined file:// URL loading for request media.
 #include "server/media.hpp"
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/base64.hpp"
+#include "omni/error.hpp"
 #include "server/http_types.hpp"
 #include "server/static_files.hpp"
 
 namespace omni::server {
 
-namespace b64 = boost::beast::detail::base64;
-
+// core/base64 with the request field named in a 400 error.
 std::string base64_decode_strict(const std::string& text, const std::string& field) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
-    if (!ok) bad_request(cat("'", field, "' is not valid base64 (character '", std::string(1, c), "')"), field);
-    clean.push_back(c);
+  try {
+    return omni::base64_decode(text, cat("'", field, "'"));
+  } catch (const Error& e) {
+    bad_request(e.what(), field);
   }
-  size_t pad = clean.find('=');
-  if (pad != std::string::npos) {
-    if (clean.size() - pad > 2 || clean.find_first_not_of('=', pad) != std::string::npos || clean.size() % 4 != 0)
-      bad_request(cat("'", field, "' has misplaced base64 padding"), field);
-  } else if (clean.size() % 4 == 1) {
-    bad_request(cat("'", field, "' is truncated base64"), field);
-  }
-  std::string out(b64::decoded_size(clean.size()), '\0');
-  auto [written, read] = b64::decode(out.data(), clean.data(), clean.size());
-  (void)read;
-  out.resize(written);
-  return out;
 }
 
-std::string base64_encode(const std::string& bytes) {
-  std::string out(b64::encoded_size(bytes.size()), '\0');
-  out.resize(b64::encode(out.data(), bytes.data(), bytes.size()));
-  return out;
-}
+std::string base64_encode(const std::string& bytes) { return omni::base64_encode(bytes); }
 
 MediaBytes load_media_url(const std::string& url, const std::string& media_dir, size_t max_bytes, const std::string& field) {
   MediaBytes m;
