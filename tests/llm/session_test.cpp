@@ -2,7 +2,10 @@
 // embedding inputs, seeded reproducibility) and clear errors for bad model files and inputs.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -181,6 +184,18 @@ struct TinySpec {
   int n_ctx_orig = 0;
 };
 
+// Model files the tests wrote, removed when the test program ends.
+std::vector<std::string>& written_models() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+struct RemoveWrittenModels : ::testing::Environment {
+  void TearDown() override {
+    for (const auto& p : written_models()) std::remove(p.c_str());
+  }
+};
+[[maybe_unused]] ::testing::Environment* const k_remove_models = ::testing::AddGlobalTestEnvironment(new RemoveWrittenModels);
+
 std::string write_tiny(const std::string& name, const TinySpec& spec) {
   const int E = 32, H = 2, HKV = 1, FF = 64, hd = E / H;
   gguf::Writer w;
@@ -226,8 +241,10 @@ std::string write_tiny(const std::string& name, const TinySpec& spec) {
   add("blk.0.ffn_down.weight", {FF, E});
   if (!spec.rope_freqs.empty())
     w.add_tensor("rope_freqs.weight", DType::f32, {int64_t(spec.rope_freqs.size())}, spec.rope_freqs.data(), spec.rope_freqs.size() * 4);
-  const std::string path = (std::filesystem::path(::testing::TempDir()) / ("omni-llm-" + name + ".gguf")).string();
+  const std::string path = (std::filesystem::path(::testing::TempDir()) /
+                            ("omni-llm-" + std::to_string(::getpid()) + "-" + name + ".gguf")).string();
   w.write(path);
+  written_models().push_back(path);
   return path;
 }
 
