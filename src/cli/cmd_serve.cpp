@@ -28,6 +28,7 @@ extern const CommandSpec k_serve_spec = {
         {"model", 'm', true, "MODEL.gguf", "LLM to load in-process"},
         {"mmproj", 0, true, "F", "vision projector (GGUF) for image inputs"},
         {"asr-model", 0, true, "F", "Whisper model (whisper.cpp ggml .bin)"},
+        {"asr-language", 0, true, "CODE", "language of voice input to /v1/act and realtime: ISO 639-1 code or auto (default auto)"},
         {"vad-model", 0, true, "F", "Silero VAD model (ggml .bin) for realtime server VAD"},
         {"catalog", 0, true, "F", "action catalog (default: built-in demo catalog)"},
         {"llm-backend", 0, true, "URL", "remote OpenAI-compatible server for the LLM tier (e.g. http://host:8080)"},
@@ -74,6 +75,7 @@ int run_serve(const Args& a) {
   c.model = a.get("model", "");
   c.mmproj = a.get("mmproj", "");
   c.asr_model = a.get("asr-model", "");
+  c.asr_language = a.get("asr-language", "auto");
   c.vad_model = a.get("vad-model", "");
   c.catalog = a.get("catalog", "");
   c.llm_backend = a.get("llm-backend", "");

@@ -20,6 +20,7 @@ class WhisperTranscriber : public Transcriber {
                         const std::atomic<bool>* cancel) override {
     whisper::Options o;
     o.language = language.empty() ? "en" : language;
+    if (o.language == "auto" && !model_.tokens().multilingual) o.language = "en";  // nothing to detect
     o.initial_prompt = prompt;
     o.temperatures = {0.0f};
     std::lock_guard<std::mutex> lock(mutex_);  // one transcription at a time on the shared pool
@@ -32,6 +33,14 @@ class WhisperTranscriber : public Transcriber {
     return out;
   }
   std::string size_name() const { return model_.size_name(); }
+  std::string language_problem(const std::string& language) const override {
+    if (language == "auto") return "";
+    int k = whisper::language_index(language);
+    const whisper::SpecialTokens& st = model_.tokens();
+    if (k < 0 || (st.multilingual && k >= st.n_languages)) return cat("unknown language '", language, "' (use an ISO 639-1 code such as \"en\", or \"auto\")");
+    if (!st.multilingual && k != 0) return cat("this English-only Whisper model cannot transcribe '", language, "' (use \"en\" or \"auto\")");
+    return "";
+  }
 
  private:
   whisper::Model model_;
@@ -41,11 +50,18 @@ class WhisperTranscriber : public Transcriber {
 
 class SileroStream : public StreamingVad {
  public:
-  explicit SileroStream(std::shared_ptr<const vad::SileroVad> m) : model_(std::move(m)), vad_(*model_) {}
+  SileroStream(std::shared_ptr<const vad::SileroVad> m, const VadSettings& s)
+      : model_(std::move(m)), vad_(*model_, params(s)) {}
   std::vector<Event> push(const float* x, size_t n) override { return convert(vad_.push(x, n)); }
   std::vector<Event> flush() override { return convert(vad_.flush()); }
 
  private:
+  static vad::VadParams params(const VadSettings& s) {
+    vad::VadParams p;
+    p.threshold = s.threshold;
+    p.min_silence_duration_ms = s.silence_duration_ms;
+    return p;
+  }
   static std::vector<Event> convert(const std::vector<vad::VadEvent>& in) {
     std::vector<Event> out;
     for (auto& e : in) out.push_back({e.type == vad::VadEventType::speech_started, e.time_s});
@@ -92,12 +108,15 @@ void attach_audio(Services& s, const ServeConfig& c, Logger& log) {
     auto w = std::make_shared<WhisperTranscriber>(c.asr_model, c.threads);
     s.active.push_back(cat("asr: whisper ", w->size_name(), " from ", c.asr_model, " (POST /v1/audio/transcriptions)"));
     s.asr = w;
+    std::string lang = normalize_language(c.asr_language);
+    if (std::string why = w->language_problem(lang); !why.empty()) fail(ErrorCode::invalid_argument, "--asr-language: ", why);
+    s.asr_language = lang;
   } else {
     s.waiting.push_back("asr: no --asr-model (transcription and voice input off)");
   }
   if (!c.vad_model.empty()) {
     auto m = std::make_shared<const vad::SileroVad>(c.vad_model);
-    s.make_vad = [m]() -> std::unique_ptr<StreamingVad> { return std::make_unique<SileroStream>(m); };
+    s.make_vad = [m](const VadSettings& v) -> std::unique_ptr<StreamingVad> { return std::make_unique<SileroStream>(m, v); };
     s.active.push_back(cat("vad: silero from ", c.vad_model, " (realtime server VAD)"));
   } else {
     s.waiting.push_back("vad: no --vad-model (realtime needs manual input_audio_buffer.commit)");

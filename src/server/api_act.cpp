@@ -1,12 +1,34 @@
-// POST /v1/act: {"text"?, "audio"? (base64 wav/mp3), "image"? (data URL), "dry_run"?, "speak"?,
-// "confirm"?, "conversation_id"?, "seed"?, "tier"?} -> the agent's turn (action, policy, execution,
-// reply) plus "transcript" when audio was given and "speech" (base64 WAV) when speak is true.
+// POST /v1/act: {"text"?, "audio"? (base64 wav/mp3), "language"?, "image"? (data URL), "dry_run"?,
+// "speak"?, "confirm"?, "conversation_id"?, "seed"?, "tier"?} -> the agent's turn (action, policy,
+// execution, reply) plus "transcript" and "language" when audio was given and "speech" (base64
+// WAV) when speak is true.
 // Every turn is also broadcast on /v1/events as {"type":"omni.turn", ...}.
+#include <cctype>
+
 #include "agent/episode_store.hpp"
 #include "server/media.hpp"
 #include "server/routes.hpp"
 
 namespace omni::server {
+
+std::string normalize_language(const std::string& code) {
+  std::string out;
+  for (char c : code)
+    if (!std::isspace(uint8_t(c))) out.push_back(char(std::tolower(uint8_t(c))));
+  return out.empty() ? "auto" : out;
+}
+
+std::string voice_language(const Services& s, const Json& requested, const std::string& param) {
+  if (requested.is_null()) return s.asr_language;
+  if (!requested.is_string()) bad_request(cat("'", param, "' must be a string: an ISO 639-1 code such as \"en\", or \"auto\""), param);
+  std::string lang = normalize_language(requested.get<std::string>());
+  bool plausible = lang == "auto" || ((lang.size() == 2 || lang.size() == 3) &&
+                                      lang.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos);
+  if (!plausible) bad_request(cat("'", param, "' must be an ISO 639-1 code such as \"en\", or \"auto\""), param);
+  if (s.asr)
+    if (std::string why = s.asr->language_problem(lang); !why.empty()) bad_request(cat("'", param, "': ", why), param);
+  return lang;
+}
 
 Json run_act(Services& s, const Json& b, const std::atomic<bool>* cancel) {
   Json req = Json::object();
@@ -34,8 +56,9 @@ Json run_act(Services& s, const Json& b, const std::atomic<bool>* cancel) {
     if (!b["text"].is_string()) bad_request("'text' must be a string", "text");
     text = b["text"];
   }
-  std::string transcript;
+  std::string transcript, language;
   bool have_audio = b.contains("audio") && !b["audio"].is_null();
+  if (b.contains("language") && !b["language"].is_null()) language = voice_language(s, b["language"], "language");
   if (have_audio) {
     if (!b["audio"].is_string()) bad_request("'audio' must be a base64 string (wav or mp3)", "audio");
     std::string a = b["audio"];
@@ -49,7 +72,10 @@ Json run_act(Services& s, const Json& b, const std::atomic<bool>* cancel) {
       throw HttpError(400, "invalid_request_error", "unsupported_audio", cat("could not decode 'audio': ", e.what()), std::string("audio"));
     }
     if (!s.asr) unavailable("voice input", "start the server with --asr-model WHISPER.bin");
-    transcript = s.asr->transcribe(samples, "en", "", cancel).text;
+    if (language.empty()) language = voice_language(s, Json(), "language");
+    Transcript t = s.asr->transcribe(samples, language, "", cancel);
+    transcript = t.text;
+    if (!t.language.empty()) language = t.language;  // what "auto" detected
     req["audio_sha256"] = agent::sha256_hex(bytes);
     size_t a0 = transcript.find_first_not_of(' ');
     transcript = a0 == std::string::npos ? "" : transcript.substr(a0);
@@ -65,7 +91,10 @@ Json run_act(Services& s, const Json& b, const std::atomic<bool>* cancel) {
   req["text"] = text;
   if (!s.actor) unavailable("actions", "the agent could not start");
   Json result = s.actor->act(req);
-  if (have_audio) result["transcript"] = transcript;
+  if (have_audio) {
+    result["transcript"] = transcript;
+    result["language"] = language;
+  }
   result["text"] = text;
   if (b.value("speak", false)) {
     std::string reply = result.value("reply", "");

@@ -13,6 +13,7 @@ struct ServeConfig {
   ServerOptions server;
   std::string model, mmproj, asr_model, vad_model, catalog, llm_backend, media_dir, web_dir, db;
   std::string llm_backend_model;  // model name sent to the remote backend ("" = ask it)
+  std::string asr_language = "auto";  // voice input to /v1/act and realtime unless a request names one
   int threads = 0, parallel = 4, ctx = 4096;
   bool dry_run = false;
   bool tts = true;

@@ -51,9 +51,15 @@ std::string sha256_file(const std::string& path) {
 
 namespace {
 
+// One HTTP transfer into `part`. The file is opened only when the first body byte of a successful
+// response arrives (FAILONERROR keeps error bodies out), so an error response never creates or
+// truncates it.
 struct Transfer {
+  std::string part;
   std::FILE* file = nullptr;
-  uint64_t start = 0;
+  uint64_t start = 0;         // bytes already in `part`; the request asks for the rest
+  uint64_t written = 0;
+  uint64_t range_total = 0;   // N from a "Content-Range: bytes */N" header (416 answers), 0 if none
   const DownloadOptions* opt = nullptr;
   bool io_error = false;
 };
@@ -61,6 +67,66 @@ struct Transfer {
 std::string lower(std::string s) {
   for (auto& c : s) c = char(std::tolower(uint8_t(c)));
   return s;
+}
+
+struct Outcome {
+  CURLcode rc = CURLE_OK;
+  long status = 0;
+};
+
+Outcome perform(const std::string& url, const DownloadOptions& o, Transfer& t) {
+  CURL* h = curl_easy_init();
+  if (!h) fail(ErrorCode::internal, "libcurl could not create a transfer");
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "omni/" OMNI_VERSION);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_slist* headers = nullptr;
+  if (!o.bearer_token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + o.bearer_token).c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  if (t.start) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, curl_off_t(t.start));
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, +[](char* p, size_t sz, size_t n, void* ud) -> size_t {
+    auto* tr = static_cast<Transfer*>(ud);
+    std::string line = lower(std::string(p, sz * n));
+    if (line.rfind("http/", 0) == 0) tr->range_total = 0;  // a new response (after a redirect)
+    const std::string key = "content-range: bytes */";
+    if (line.rfind(key, 0) == 0) tr->range_total = std::strtoull(line.c_str() + key.size(), nullptr, 10);
+    return sz * n;
+  });
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t sz, size_t n, void* ud) -> size_t {
+    auto* tr = static_cast<Transfer*>(ud);
+    if (!tr->file) {
+      tr->file = std::fopen(tr->part.c_str(), tr->start ? "ab" : "wb");
+      if (!tr->file) {
+        tr->io_error = true;
+        return 0;
+      }
+    }
+    size_t w = std::fwrite(p, 1, sz * n, tr->file);
+    tr->written += w;
+    if (w != sz * n) tr->io_error = true;
+    return w;
+  });
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, +[](void* ud, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) -> int {
+    auto* tr = static_cast<Transfer*>(ud);
+    if (tr->opt->progress) tr->opt->progress(tr->start + uint64_t(now), total > 0 ? tr->start + uint64_t(total) : 0);
+    return 0;
+  });
+  Outcome out;
+  out.rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(h);
+  if (t.file) std::fclose(t.file);
+  t.file = nullptr;
+  return out;
 }
 
 }  // namespace
@@ -88,48 +154,40 @@ DownloadResult download(const DownloadOptions& o) {
   }
   Transfer t;
   t.opt = &o;
+  t.part = part;
   t.start = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
-  t.file = std::fopen(part.c_str(), t.start ? "ab" : "wb");
-  if (!t.file) fail(ErrorCode::io, "cannot write ", part);
-  CURL* h = curl_easy_init();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "omni/" OMNI_VERSION);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_slist* headers = nullptr;
-  if (!o.bearer_token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + o.bearer_token).c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  if (t.start) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, curl_off_t(t.start));
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t sz, size_t n, void* ud) -> size_t {
-    auto* tr = static_cast<Transfer*>(ud);
-    size_t w = std::fwrite(p, 1, sz * n, tr->file);
-    if (w != sz * n) tr->io_error = true;
-    return w;
-  });
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, +[](void* ud, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) -> int {
-    auto* tr = static_cast<Transfer*>(ud);
-    if (tr->opt->progress) tr->opt->progress(tr->start + uint64_t(now), total > 0 ? tr->start + uint64_t(total) : 0);
-    return 0;
-  });
-  CURLcode rc = curl_easy_perform(h);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
-  std::fclose(t.file);
-  if (t.io_error) fail(ErrorCode::io, "writing ", part, " failed (disk full?)");
-  if (rc == CURLE_RANGE_ERROR || (rc == CURLE_HTTP_RETURNED_ERROR && status == 416)) {
-    // The server has no more bytes: the .part file may already be complete; the digest decides.
-  } else if (rc != CURLE_OK) {
-    fail(ErrorCode::network, "downloading ", url, " failed: ", curl_easy_strerror(rc), status ? cat(" (HTTP ", status, ")") : "",
-         "; the partial file ", part, " is kept for resuming");
+  Outcome out = perform(url, o, t);
+  if (t.start && out.rc == CURLE_RANGE_ERROR) {
+    // The server ignores Range (it answered 200 with the whole file): start again from byte 0.
+    t.start = 0;
+    t.written = 0;
+    out = perform(url, o, t);
+  } else if (t.start && out.rc == CURLE_HTTP_RETURNED_ERROR && out.status == 416 && t.range_total && t.range_total != t.start) {
+    // Nothing left past the end of the .part file, but the file is not that long: the .part is
+    // not a prefix of this file. Start again from byte 0.
+    fs::remove(part, ec);
+    t.start = 0;
+    t.written = 0;
+    out = perform(url, o, t);
   }
+  // The .part file now holds what earlier runs left plus t.written bytes of this one.
+  auto drop_empty_part = [&] {
+    if (fs::exists(part, ec) && fs::file_size(part, ec) == 0) fs::remove(part, ec);
+  };
+  if (t.io_error) {
+    drop_empty_part();
+    fail(ErrorCode::io, "writing ", part, " failed (disk full?)");
+  }
+  if (out.rc == CURLE_HTTP_RETURNED_ERROR && out.status == 416 && t.start) {
+    // The server has no more bytes: the .part file may already be complete; the digest decides.
+  } else if (out.rc != CURLE_OK) {
+    drop_empty_part();
+    bool kept = fs::exists(part, ec);
+    std::string what = out.status >= 400 ? cat("the server answered HTTP ", out.status) : cat(curl_easy_strerror(out.rc), out.status ? cat(" (HTTP ", out.status, ")") : "");
+    fail(ErrorCode::network, "downloading ", url, " failed: ", what,
+         kept ? cat("; the partial file ", part, " (", fs::file_size(part, ec), " bytes) is kept for resuming") : std::string());
+  }
+  if (!fs::exists(part, ec)) std::ofstream(part, std::ios::binary);  // an empty file (200, no body)
   res.resumed_from = t.start;
   res.sha256 = sha256_file(part);
   res.bytes = fs::file_size(part, ec);

@@ -242,7 +242,8 @@ ParsedRequest parse_openai_request(const Json& b, bool chat, Services& s) {
     if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string()) bad("response_format", "'response_format' must be an object with a 'type'");
     std::string type = rf["type"];
     if (type == "json_object") {
-      if (!p.forced_tool) p.any_json = true;
+      // A JSON object (OpenAI's json_object mode), never a bare array or scalar: any keys and values.
+      if (!p.forced_tool) p.constraint_schema = Json{{"type", "object"}, {"additionalProperties", true}};
     } else if (type == "json_schema") {
       const Json& js = rf.contains("json_schema") ? rf["json_schema"] : Json();
       if (!js.is_object() || !js.contains("schema") || !js["schema"].is_object())

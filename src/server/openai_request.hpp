@@ -20,7 +20,8 @@ struct ParsedRequest {
   bool tools_allowed = false;                  // auto: tool-call blocks are parsed out of the text
   bool forced_tool = false;                    // required / named: output is {"name","arguments"}
   Json constraint_schema;                      // null: unconstrained
-  bool any_json = false;                       // response_format json_object
+  bool any_json = false;                       // any JSON value or container (json_object uses
+                                               // constraint_schema: an object with any members)
   bool buffer_output = false;                  // stream only at the end (tool calls)
   bool stream = false, include_usage = false;
   runtime::SamplingParams sampling;

@@ -49,8 +49,11 @@ class Transcriber {
  public:
   virtual ~Transcriber() = default;
   // samples: 16 kHz mono float.
+  // language: an ISO 639-1 code ("en", "de" ...) or "auto" (detect it).
   virtual Transcript transcribe(const std::vector<float>& samples, const std::string& language,
                                 const std::string& prompt, const std::atomic<bool>* cancel) = 0;
+  // Why `language` cannot be used with this model ("" when it can; "auto" always can).
+  virtual std::string language_problem(const std::string& language) const { return ""; }
 };
 
 class Speaker {
@@ -58,6 +61,12 @@ class Speaker {
   virtual ~Speaker() = default;
   // A complete WAV file (PCM16) of `text` spoken with `voice` at `speed`.
   virtual std::string synthesize_wav(const std::string& text, const std::string& voice, double speed) = 0;
+};
+
+// Server VAD parameters (the realtime session's turn_detection).
+struct VadSettings {
+  float threshold = 0.5f;        // speech starts at a window with probability >= threshold
+  int silence_duration_ms = 100;  // ... and stops after this much audio below threshold - 0.15
 };
 
 // Streaming voice activity detection over 16 kHz audio.
@@ -88,7 +97,7 @@ struct Services {
   std::shared_ptr<LlmProvider> llm;
   std::shared_ptr<Transcriber> asr;
   std::shared_ptr<Speaker> tts;
-  std::function<std::unique_ptr<StreamingVad>()> make_vad;
+  std::function<std::unique_ptr<StreamingVad>(const VadSettings&)> make_vad;
   // Decodes any supported audio container to 16 kHz mono; empty when the audio layer is absent.
   std::function<std::vector<float>(const std::string& bytes, double max_seconds)> decode_audio;
   std::function<std::vector<float>(const std::string& pcm16, int sample_rate)> decode_pcm16;
@@ -99,6 +108,7 @@ struct Services {
   std::shared_ptr<const runtime::Model> local_model;  // the in-process LLM, when loaded
   std::shared_ptr<runtime::VisionContext> vision;     // its vision projector (--mmproj), when loaded
   Limits limits;
+  std::string asr_language = "auto";  // default language of voice turns (/v1/act, realtime)
   std::string media_dir;
   std::vector<std::string> active;   // lines printed at startup and shown on /health
   std::vector<std::string> waiting;  // capabilities not available, and why
@@ -106,5 +116,11 @@ struct Services {
 
 // [[noreturn]] 503 for a missing capability.
 [[noreturn]] void unavailable(const std::string& what, const std::string& how_to_enable);
+
+// Voice-turn languages (api_act.cpp): " EN" -> "en", "" -> "auto".
+std::string normalize_language(const std::string& code);
+// The language a voice turn is transcribed in: `requested` (a string; null = the server's default
+// `asr_language`), checked against the ASR model. A bad one is a 400 naming `param`.
+std::string voice_language(const Services& s, const Json& requested, const std::string& param);
 
 }  // namespace omni::server

@@ -298,12 +298,12 @@ const voice = new Voice({
         if (assistant_partial) transcript_line('assistant', assistant_partial);
         assistant_partial = ''; break;
       case 'omni.action': {
-        // The realtime session acted on a spoken turn (its conversation is "realtime-<response id>").
+        // The realtime session acted on a spoken turn (in the socket's conversation, ev.conversation_id).
         const res = ev.result || ev;
         const latency = voice_turn_started ? performance.now() - voice_turn_started : 0;
         log_result(last_transcript || '(voice)', { ...res, action: res.action || ev.action }, latency, 'voice');
         if (res.policy === 'confirm' && !res.executed) {
-          const extra = ev.response_id ? { conversation_id: `realtime-${ev.response_id}` } : {};
+          const extra = ev.conversation_id ? { conversation_id: ev.conversation_id } : {};
           ask_confirm(res).then((yes) => act(yes ? 'yes' : 'no', 'text', extra));
         }
         refresh_scene();
