@@ -37,7 +37,8 @@ TEST(SimdDispatch, TablesFillHotEntries) {
     const KernelTable* kt = kernel_table(isa);
     if (!kt) continue;
     for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0,
-                    DType::q5_1, DType::q4_k, DType::q5_k, DType::q6_k}) {
+                    DType::q5_1, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::iq4_nl,
+                    DType::iq4_xs}) {
       EXPECT_NE(kt->vec_dot[uint32_t(t)], nullptr) << kt->name << " " << dtype_name(t);
       if (t != DType::f32) {
         EXPECT_NE(kt->dequant[uint32_t(t)], nullptr) << kt->name << " " << dtype_name(t);

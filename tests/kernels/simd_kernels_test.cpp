@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fp16.hpp"
 #include "kernels/ref/ref.hpp"
 #include "kernels/x86/kernel_table.hpp"
 
@@ -137,6 +138,55 @@ TEST(SimdKernels, VecDotMatchesReference) {
         const float got = vec_dot_with(*kt, t, n, w.data(), a.data());
         ASSERT_NEAR(got, want, 2e-5 * mag + 1e-30) << kt->name << " " << dtype_name(t) << " n=" << n;
       }
+}
+
+// A row of random bytes with every f16 scale field set to a finite random value: every quant, scale
+// and high-bit pattern occurs, independently of what the quantizers produce.
+std::vector<uint8_t> random_block_row(std::mt19937& rng, DType t, int64_t n) {
+  std::vector<uint8_t> b(row_bytes(t, n));
+  for (auto& c : b) c = uint8_t(rng());
+  std::uniform_real_distribution<float> ud(-0.05f, 0.05f);
+  auto put = [&](uint8_t* p) {
+    const uint16_t h = f32_to_fp16(ud(rng));
+    std::memcpy(p, &h, 2);
+  };
+  const size_t bs = traits(t).type_size;
+  for (size_t off = 0; off < b.size(); off += bs) {
+    uint8_t* p = b.data() + off;
+    switch (t) {
+      case DType::q4_1: case DType::q5_1: case DType::q4_k: case DType::q5_k: put(p); put(p + 2); break;
+      case DType::q2_k: put(p + 80); put(p + 82); break;
+      case DType::q3_k: put(p + 108); break;
+      case DType::q6_k: put(p + 208); break;
+      default: put(p); break;  // q4_0 q5_0 q8_0 iq4_nl iq4_xs: d first
+    }
+  }
+  return b;
+}
+
+TEST(SimdKernels, RandomBlocksDequantizeAndDot) {
+  std::mt19937 rng(4);
+  for (const KernelTable* kt : simd_tables())
+    for (DType t : kWeightTypes) {
+      if (block_size(t) == 1) continue;
+      for (int64_t n : lengths_for(t)) {
+        const DType vt = ref::vec_dot_type(t);
+        const std::vector<uint8_t> w = random_block_row(rng, t, n);
+        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+        ref::dequantize_row(t, w.data(), want.data(), n);
+        dequantize_row_with(*kt, t, w.data(), got.data(), n);
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), size_t(n) * 4)) << kt->name << " " << dtype_name(t) << " n=" << n;
+        const std::vector<float> ax = random_floats(rng, n);
+        std::vector<uint8_t> a(row_bytes(vt, n));
+        ref::convert_activations(t, ax.data(), a.data(), n);
+        std::vector<float> ad(static_cast<size_t>(n));
+        ref::dequantize_row(vt, a.data(), ad.data(), n);
+        double mag = 0.0;
+        for (int64_t i = 0; i < n; ++i) mag += std::fabs(double(want[size_t(i)]) * ad[size_t(i)]);
+        ASSERT_NEAR(vec_dot_with(*kt, t, n, w.data(), a.data()), ref::vec_dot(t, n, w.data(), a.data()), 2e-5 * mag + 1e-30)
+            << kt->name << " " << dtype_name(t) << " n=" << n;
+      }
+    }
 }
 
 TEST(SimdKernels, VecDotQ8NegativeExtremes) {

@@ -17,9 +17,14 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 // A rows have stride lda floats, B rows ldb floats, C rows ldc floats.
 using GemmF32Fn = void (*)(int64_t k, const float* a, int64_t lda, int n_rows, const float* b, int64_t ldb,
                            int n_tok, float* c, int64_t ldc);
-// Matrix x vector over n_rows weight rows (w_stride bytes apart) and one converted activation row;
-// writes y[0..n_rows). Lets a kernel prepare the activation once for many rows.
+// Matrix x vector over n_rows weight rows (w_stride bytes apart) and one activation row; writes
+// y[0..n_rows). `act` is the converted activation row, or, when the table has a MatvecPrep for the
+// type, the buffer that prep() filled from it (once per call, shared by every thread).
 using MatvecFn = void (*)(int64_t k, const void* w, size_t w_stride, int64_t n_rows, const void* act, float* y);
+struct MatvecPrep {
+  size_t (*bytes)(int64_t k) = nullptr;                                 // size of the prepared row
+  void (*prep)(const void* converted, int64_t k, void* dst) = nullptr;  // dst 64-byte aligned
+};
 
 // Quantized GEMM (VNNI) on activations converted to vec_dot_type and then packed per token.
 struct GemmQ {
@@ -40,6 +45,7 @@ struct KernelTable {
   VecDotFn vec_dot[kDTypeCount] = {};
   GemmQ gemm_q[kDTypeCount] = {};
   MatvecFn matvec[kDTypeCount] = {};  // optional; otherwise vec_dot per row
+  MatvecPrep matvec_prep[kDTypeCount] = {};
   GemmF32Fn gemm_f32 = nullptr;
   int gemm_rows = 4;     // rows per gemm_f32 / gemm_q call at most
   int gemm_max_tok = 4;  // tokens per gemm_f32 call at most
@@ -48,7 +54,12 @@ struct KernelTable {
 // Fill a table with the kernels of one instruction set (defined in the *_avx2 / *_avx512 files).
 void fill_table_avx2(KernelTable& t);
 void fill_table_avx512(KernelTable& t);
-void fill_gemm_q_avx512(KernelTable& t);  // gemm_q_avx512.cpp
+void fill_gemm_q_avx512(KernelTable& t);   // kernels_avx512.cpp
+// Matrix x vector kernels (matvec_avx512.cpp); with vbmi (the CPU has AVX512_VBMI and GFNI) the
+// q5_0/q5_1 entries come from matvec_avx512vbmi.cpp. Tests fill a copy without to cover both.
+void fill_matvec_avx512(KernelTable& t, bool vbmi);
+void fill_matvec_avx512vbmi(KernelTable& t);
+void fill_matvec_f16_avx512(KernelTable& t);  // matvec_f16_avx512.cpp
 
 // The table for a given ISA, or nullptr when this CPU cannot run it.
 const KernelTable* kernel_table(Isa isa);

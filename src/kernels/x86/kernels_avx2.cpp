@@ -12,6 +12,7 @@ namespace omni::kernels {
 namespace avx2 {
 
 #include "kernels/x86/simd256.inc"
+#include "kernels/x86/simd256_lowbit.inc"
 
 using VF = __m256;
 constexpr int VW = 8;
@@ -31,6 +32,7 @@ void fill_table_avx2(KernelTable& t) {
   t.isa = Isa::avx2;
   t.name = "avx2";
   avx2::fill_256(t);
+  avx2::fill_256_lowbit(t);
   t.gemm_f32 = avx2::gemm_f32;
   t.gemm_rows = 3;
   t.gemm_max_tok = 4;

@@ -1,5 +1,6 @@
 // AVX-512 (F/BW/VL/VNNI/BF16) kernels: the 256-bit set with VNNI int8 dot products, 512-bit
-// matrix-vector kernels for the hot types, the f32 GEMM micro-kernel and VNNI quantized GEMM tiles.
+// vec_dot for Q4_K/Q5_K/Q6_K, the f32 GEMM micro-kernel and VNNI quantized GEMM tiles (the
+// matrix x vector kernels are in matvec_avx512*.cpp).
 #include <immintrin.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@ namespace avx512 {
 
 #define OMNI_VNNI256 1
 #include "kernels/x86/simd256.inc"
+#include "kernels/x86/simd256_lowbit.inc"
 #undef OMNI_VNNI256
 
 using VF = __m512;
@@ -77,149 +79,6 @@ static float dot_k4_512(int64_t n, const void* vw, const void* va) {
   return _mm512_reduce_add_ps(acc) - hsum_ps(macc);
 }
 
-
-// Q4_0 / Q8_0 matrix x vector: the Q8_0 activation is prepared once per call (contiguous quants,
-// f32 scales, and the offset correction Offset * sum(a) * da per block); each row then needs per
-// 2 blocks one unpack, one vpdpbusd and one FMA, with the weight scales of 8 blocks gathered at once.
-constexpr int64_t kMvMaxBlocks = 1024;
-struct UnpackQ4_0 {
-  using Act = BlockQ8_0;
-  static constexpr int kOffset = 8;
-  static constexpr bool kMin = false;
-  static constexpr int kBlockBytes = sizeof(BlockQ4_0);
-  static inline __m512i load(const uint8_t* row, int64_t b) {
-    const auto* W = reinterpret_cast<const BlockQ4_0*>(row);
-    const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_broadcastsi128_si256(loadu128(W[b].qs))),
-                                         _mm256_broadcastsi128_si256(loadu128(W[b + 1].qs)), 1);
-    const __m512i shifts = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
-                                            0x0004000400040004, 0, 0);
-    return _mm512_and_si512(_mm512_srlv_epi16(v, shifts), _mm512_set1_epi8(0x0F));
-  }
-  static inline __m256i load1(const uint8_t* row, int64_t b) {
-    return nibbles32(reinterpret_cast<const BlockQ4_0*>(row)[b].qs);
-  }
-};
-struct UnpackQ8_0 {
-  using Act = BlockQ8_0;
-  static constexpr int kOffset = 128;
-  static constexpr bool kMin = false;
-  static constexpr int kBlockBytes = sizeof(BlockQ8_0);
-  static inline __m512i load(const uint8_t* row, int64_t b) {
-    const auto* W = reinterpret_cast<const BlockQ8_0*>(row);
-    return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(loadu256(W[b].qs)), loadu256(W[b + 1].qs), 1),
-                            _mm512_set1_epi8(char(0x80)));
-  }
-  static inline __m256i load1(const uint8_t* row, int64_t b) {
-    return _mm256_xor_si256(loadu256(reinterpret_cast<const BlockQ8_0*>(row)[b].qs), _mm256_set1_epi8(char(0x80)));
-  }
-};
-struct UnpackQ5_0 {
-  using Act = BlockQ8_0;
-  static constexpr int kOffset = 16;
-  static constexpr bool kMin = false;
-  static constexpr int kBlockBytes = sizeof(BlockQ5_0);
-  static inline __m256i load1(const uint8_t* row, int64_t b) {
-    const auto& B = reinterpret_cast<const BlockQ5_0*>(row)[b];
-    return q5_bytes(B.qs, B.qh);
-  }
-  static inline __m512i load(const uint8_t* row, int64_t b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(load1(row, b)), load1(row, b + 1), 1);
-  }
-};
-struct UnpackQ4_1 {
-  using Act = BlockQ8_1;
-  static constexpr int kOffset = 0;
-  static constexpr bool kMin = true;
-  static constexpr int kBlockBytes = sizeof(BlockQ4_1);
-  static inline __m256i load1(const uint8_t* row, int64_t b) { return nibbles32(reinterpret_cast<const BlockQ4_1*>(row)[b].qs); }
-  static inline __m512i load(const uint8_t* row, int64_t b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(load1(row, b)), load1(row, b + 1), 1);
-  }
-};
-struct UnpackQ5_1 {
-  using Act = BlockQ8_1;
-  static constexpr int kOffset = 0;
-  static constexpr bool kMin = true;
-  static constexpr int kBlockBytes = sizeof(BlockQ5_1);
-  static inline __m256i load1(const uint8_t* row, int64_t b) {
-    const auto& B = reinterpret_cast<const BlockQ5_1*>(row)[b];
-    return q5_bytes(B.qs, B.qh);
-  }
-  static inline __m512i load(const uint8_t* row, int64_t b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(load1(row, b)), load1(row, b + 1), 1);
-  }
-};
-// Per block b of a weight row: the f16 scale d, and for q4_1/q5_1 the f16 min m (2 bytes later).
-template <class U>
-static inline __m256 scales8(const uint8_t* row, int64_t g, int field) {
-  uint16_t bits[8];
-  for (int j = 0; j < 8; ++j) std::memcpy(&bits[j], row + (g + j) * U::kBlockBytes + 2 * field, 2);
-  return _mm256_cvtph_ps(loadu128(bits));
-}
-template <class U>
-static void matvec_q8fam(int64_t k, const void* vw, size_t ws, int64_t n_rows, const void* va, float* y) {
-  using A = typename U::Act;
-  const int64_t nb = k / 32;
-  const auto* a = static_cast<const A*>(va);
-  const auto* wb = static_cast<const uint8_t*>(vw);
-  if (nb > kMvMaxBlocks) {  // very long rows: plain per-row dot products
-    const VecDotFn vd = std::is_same_v<U, UnpackQ4_0> ? dot_q4_0 : std::is_same_v<U, UnpackQ8_0> ? dot_q8_0
-                      : std::is_same_v<U, UnpackQ5_0> ? dot_q5_0 : std::is_same_v<U, UnpackQ4_1> ? dot_q4_1 : dot_q5_1;
-    for (int64_t r = 0; r < n_rows; ++r) y[r] = vd(k, wb + size_t(r) * ws, va);
-    return;
-  }
-  // Prepared activation: quants, scales da, and cs = Offset * sum(a) * da (or the Q8_1 s for mins).
-  alignas(64) int8_t aq[kMvMaxBlocks * 32];
-  alignas(64) float da[kMvMaxBlocks], cs[kMvMaxBlocks];
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256i q = loadu256(a[b].qs);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(aq + 32 * b), q);
-    da[b] = h2f(a[b].d);
-    if constexpr (U::kMin) {
-      cs[b] = h2f(a[b].s);
-    } else {
-      const int sum = hsum_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1)));
-      cs[b] = float(U::kOffset * sum) * da[b];
-    }
-  }
-  const int64_t n8 = nb / 8 * 8;
-  __m512i pidx[4];
-  for (int p = 0; p < 4; ++p)
-    pidx[p] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * p)), _mm256_set1_epi32(2 * p + 1), 1);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const uint8_t* row = wb + size_t(r) * ws;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m256 corr = _mm256_setzero_ps();
-    for (int64_t g = 0; g < n8; g += 8) {
-      const __m256 dw = scales8<U>(row, g, 0);
-      const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_load_ps(da + g)));
-      corr = _mm256_fmadd_ps(U::kMin ? scales8<U>(row, g, 1) : dw, _mm256_load_ps(cs + g), corr);
-      for (int p = 0; p < 4; p += 2) {
-        const __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), U::load(row, g + 2 * p),
-                                               _mm512_load_si512(aq + 32 * (g + 2 * p)));
-        const __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), U::load(row, g + 2 * p + 2),
-                                               _mm512_load_si512(aq + 32 * (g + 2 * p + 2)));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(pidx[p], s8), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(pidx[p + 1], s8), acc1);
-      }
-    }
-    const float c = hsum_ps(corr);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (U::kMin ? c : -c);
-    for (int64_t b = n8; b < nb; ++b) {
-      const __m256i d = _mm256_dpbusd_epi32(_mm256_setzero_si256(), U::load1(row, b),
-                                            _mm256_load_si256(reinterpret_cast<const __m256i*>(aq + 32 * b)));
-      uint16_t dbits[2];
-      std::memcpy(dbits, row + b * U::kBlockBytes, 4);
-      const float dwb = h2f(dbits[0]);
-      if constexpr (U::kMin) {
-        sum += dwb * float(hsum_epi32(d)) * da[b] + h2f(dbits[1]) * cs[b];
-      } else {
-        sum += dwb * (float(hsum_epi32(d)) * da[b] - cs[b]);
-      }
-    }
-    y[r] = sum;
-  }
-}
 
 // Q6_K . Q8_K: each 128-element half is two zmm (quarters 0|1 and 2|3) built from one 64-byte ql
 // load and the 32 qh bytes; scales expanded with vpermw; the -32 offset applied through bsums.
@@ -563,18 +422,15 @@ void fill_table_avx512(KernelTable& t) {
   t.isa = Isa::avx512;
   t.name = "avx512_vnni";
   avx512::fill_256(t);
+  avx512::fill_256_lowbit(t);
   t.gemm_f32 = avx512::gemm_f32;
   t.gemm_rows = 4;
   t.gemm_max_tok = 6;
   t.vec_dot[uint32_t(DType::q4_k)] = avx512::dot_k4_512<BlockQ4_K>;
   t.vec_dot[uint32_t(DType::q5_k)] = avx512::dot_k4_512<BlockQ5_K>;
   t.vec_dot[uint32_t(DType::q6_k)] = avx512::dot_q6_k_512;
-  t.matvec[uint32_t(DType::q4_0)] = avx512::matvec_q8fam<avx512::UnpackQ4_0>;
-  t.matvec[uint32_t(DType::q8_0)] = avx512::matvec_q8fam<avx512::UnpackQ8_0>;
-  t.matvec[uint32_t(DType::q5_0)] = avx512::matvec_q8fam<avx512::UnpackQ5_0>;
-  t.matvec[uint32_t(DType::q4_1)] = avx512::matvec_q8fam<avx512::UnpackQ4_1>;
-  t.matvec[uint32_t(DType::q5_1)] = avx512::matvec_q8fam<avx512::UnpackQ5_1>;
   fill_gemm_q_avx512(t);
+  fill_matvec_avx512(t, __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni"));
 }
 
 void fill_gemm_q_avx512(KernelTable& t) {
