@@ -96,13 +96,18 @@ class VisionModel {
 
 // One pre-norm transformer block of a vision tower, in place on x [n_pos, n_embd]:
 // x += Attn(Norm1(x)); x += FFN(Norm2(x)). rope (optional) rotates q and k [n_pos, n_embd] after
-// the projections; window_starts restricts attention to contiguous windows (empty: full).
+// the projections; window_starts restricts attention to contiguous windows (empty: full);
+// scratch (optional) holds buffers reused from block to block instead of allocated per block.
 using RopeFn = void (*)(float* qk, int64_t n_pos, int n_head, int head_dim, const void* ctx);
+struct BlockScratch {
+  std::vector<float> h, q, k, v, o, up, gate, attention;
+};
 struct BlockOptions {
   bool rms_norm = false;
   RopeFn rope = nullptr;
   const void* rope_ctx = nullptr;
   std::vector<int64_t> window_starts;
+  BlockScratch* scratch = nullptr;
 };
 void vision_block(const VisionModel& m, const VisionLayer& L, ThreadPool& pool, std::vector<float>& x, int64_t n_pos,
                   const BlockOptions& opt);

@@ -25,50 +25,59 @@ std::vector<float> patch_embed(const VisionModel& m, const VisionTensor& w, Thre
   return x;
 }
 
+static vops::Activation ffn_activation(FfnActivation a) {
+  switch (a) {
+    case FfnActivation::silu: return vops::Activation::silu;
+    case FfnActivation::gelu_tanh: return vops::Activation::gelu_tanh;
+    case FfnActivation::gelu_quick: break;
+  }
+  return vops::Activation::gelu_quick;
+}
+
 void vision_block(const VisionModel& m, const VisionLayer& L, ThreadPool& pool, std::vector<float>& x, int64_t n_pos,
                   const BlockOptions& opt) {
   const auto& hp = m.hparams();
   const int E = hp.n_embd, H = hp.n_head, Dh = E / H;
   const int64_t n_ff = L.up_w.info->ne[1];
-  auto norm = [&](std::vector<float>& h, const VisionTensor& w, const VisionTensor& b) {
-    if (opt.rms_norm) vops::rms_norm(h.data(), n_pos, E, f32_or_null(w), hp.eps);
-    else vops::layer_norm(h.data(), n_pos, E, f32_or_null(w), f32_or_null(b), hp.eps);
+  const size_t n_x = x.size(), n_up = size_t(n_pos * n_ff);
+  BlockScratch local;
+  BlockScratch& s = opt.scratch ? *opt.scratch : local;
+  // Every stage overwrites its output in full: buffers only grow (zero-filled once).
+  auto buf = [](std::vector<float>& b, size_t n) {
+    if (b.size() < n) b.resize(n);
+    return b.data();
   };
-  std::vector<float> h(x), q(x.size()), k(x.size()), v(x.size()), o(x.size());
+  float *h = buf(s.h, n_x), *q = buf(s.q, n_x), *k = buf(s.k, n_x), *v = buf(s.v, n_x), *o = buf(s.o, n_x);
+  auto norm = [&](float* out, const VisionTensor& w, const VisionTensor& b) {
+    if (opt.rms_norm) vops::rms_norm(pool, x.data(), n_pos, E, f32_or_null(w), hp.eps, out);
+    else vops::layer_norm(pool, x.data(), n_pos, E, f32_or_null(w), f32_or_null(b), hp.eps, out);
+  };
   norm(h, L.ln1_w, L.ln1_b);
-  vops::linear(pool, *L.q_w.info, f32_or_null(L.q_b), h.data(), n_pos, q.data());
-  vops::linear(pool, *L.k_w.info, f32_or_null(L.k_b), h.data(), n_pos, k.data());
-  vops::linear(pool, *L.v_w.info, f32_or_null(L.v_b), h.data(), n_pos, v.data());
+  vops::linear(pool, *L.q_w.info, f32_or_null(L.q_b), h, n_pos, q);
+  vops::linear(pool, *L.k_w.info, f32_or_null(L.k_b), h, n_pos, k);
+  vops::linear(pool, *L.v_w.info, f32_or_null(L.v_b), h, n_pos, v);
   if (opt.rope) {
-    opt.rope(q.data(), n_pos, H, Dh, opt.rope_ctx);
-    opt.rope(k.data(), n_pos, H, Dh, opt.rope_ctx);
+    opt.rope(q, n_pos, H, Dh, opt.rope_ctx);
+    opt.rope(k, n_pos, H, Dh, opt.rope_ctx);
   }
-  vops::attention(pool, q.data(), k.data(), v.data(), n_pos, H, Dh, o.data(), opt.window_starts);
-  vops::linear(pool, *L.o_w.info, f32_or_null(L.o_b), o.data(), n_pos, h.data());
-  for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];
+  vops::attention(pool, q, k, v, n_pos, H, Dh, o, opt.window_starts, &s.attention);
+  vops::linear(pool, *L.o_w.info, f32_or_null(L.o_b), o, n_pos, h);
+  vops::add(pool, x.data(), h, int64_t(n_x));
 
-  h = x;
   norm(h, L.ln2_w, L.ln2_b);
-  std::vector<float> up(size_t(n_pos * n_ff));
-  vops::linear(pool, *L.up_w.info, f32_or_null(L.up_b), h.data(), n_pos, up.data());
+  float* up = buf(s.up, n_up);
+  vops::linear(pool, *L.up_w.info, f32_or_null(L.up_b), h, n_pos, up);
+  const vops::Activation act = ffn_activation(hp.act);
   if (L.gate_w) {
-    std::vector<float> gate(up.size());
-    vops::linear(pool, *L.gate_w.info, f32_or_null(L.gate_b), h.data(), n_pos, gate.data());
-    switch (hp.act) {
-      case FfnActivation::silu: vops::silu(gate.data(), int64_t(gate.size())); break;
-      case FfnActivation::gelu_tanh: vops::gelu_tanh(gate.data(), int64_t(gate.size())); break;
-      case FfnActivation::gelu_quick: vops::gelu_quick(gate.data(), int64_t(gate.size())); break;
-    }
-    for (size_t i = 0; i < up.size(); ++i) up[i] *= gate[i];
+    float* gate = buf(s.gate, n_up);
+    vops::linear(pool, *L.gate_w.info, f32_or_null(L.gate_b), h, n_pos, gate);
+    vops::activate_mul(pool, act, gate, up, int64_t(n_up));  // act(gate) * up
+    up = gate;
   } else {
-    switch (hp.act) {
-      case FfnActivation::silu: vops::silu(up.data(), int64_t(up.size())); break;
-      case FfnActivation::gelu_tanh: vops::gelu_tanh(up.data(), int64_t(up.size())); break;
-      case FfnActivation::gelu_quick: vops::gelu_quick(up.data(), int64_t(up.size())); break;
-    }
+    vops::activate(pool, act, up, int64_t(n_up));
   }
-  vops::linear(pool, *L.down_w.info, f32_or_null(L.down_b), up.data(), n_pos, h.data());
-  for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];
+  vops::linear(pool, *L.down_w.info, f32_or_null(L.down_b), up, n_pos, h);
+  vops::add(pool, x.data(), h, int64_t(n_x));
 }
 
 VisionEmbedding encode_vit(const VisionModel& m, ThreadPool& pool, const vision::PixelImage& px) {
@@ -87,9 +96,14 @@ VisionEmbedding encode_vit(const VisionModel& m, ThreadPool& pool, const vision:
       if (m.patch_b && (!cls || t > 0)) v += m.patch_b.f32[size_t(e)];
       v += m.pos_embd.f32[size_t(t * E + e)];
     }
-  if (m.pre_ln_w) vops::layer_norm(x.data(), n_pos, E, m.pre_ln_w.f32.data(), f32_or_null(m.pre_ln_b), hp.eps);
-  for (const auto& L : m.layers) vision_block(m, L, pool, x, n_pos, {});
-  if (m.post_ln_w) vops::layer_norm(x.data(), n_pos, E, m.post_ln_w.f32.data(), f32_or_null(m.post_ln_b), hp.eps);
+  if (m.pre_ln_w)
+    vops::layer_norm(pool, x.data(), n_pos, E, m.pre_ln_w.f32.data(), f32_or_null(m.pre_ln_b), hp.eps, x.data());
+  BlockScratch scratch;
+  BlockOptions opt;
+  opt.scratch = &scratch;
+  for (const auto& L : m.layers) vision_block(m, L, pool, x, n_pos, opt);
+  if (m.post_ln_w)
+    vops::layer_norm(pool, x.data(), n_pos, E, m.post_ln_w.f32.data(), f32_or_null(m.post_ln_b), hp.eps, x.data());
   if (cls) x.erase(x.begin(), x.begin() + E);  // drop the class token: [n_p, E]
 
   VisionEmbedding out;
@@ -116,7 +130,7 @@ VisionEmbedding encode_vit(const VisionModel& m, ThreadPool& pool, const vision:
   const int64_t mid = m.mm0_w.info->ne[1];
   std::vector<float> h(size_t(n_p * mid));
   vops::linear(pool, *m.mm0_w.info, f32_or_null(m.mm0_b), x.data(), n_p, h.data());
-  vops::gelu_erf(h.data(), int64_t(h.size()));
+  vops::activate(pool, vops::Activation::gelu_erf, h.data(), int64_t(h.size()));
   out.n_tokens = int(n_p);
   out.grid_x = out.grid_y = hp.image_size / hp.patch_size;
   if (!m.mm2_w) {

@@ -7,9 +7,12 @@
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
+#include "temp_db.hpp"
 #include "agent/agent.hpp"
 #include "agent/episode_store.hpp"
 #include "agent/tier1.hpp"
@@ -20,13 +23,7 @@ using namespace omni::agent;
 using nlohmann::json;
 
 namespace {
-std::string temp_db(const std::string& name) {
-  std::string p = "/tmp/omni-agent-test-" + std::to_string(getpid()) + "-" + name + ".db";
-  std::filesystem::remove(p);
-  std::filesystem::remove(p + "-wal");
-  std::filesystem::remove(p + "-shm");
-  return p;
-}
+std::string temp_db(const std::string& name) { return omni::test::temp_db_path("agent-test", name); }
 ActRequest req(const std::string& text, const std::string& conv = "c1") {
   ActRequest r;
   r.text = text;

@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
+#include "temp_db.hpp"
 #include "agent/catalog.hpp"
 #include "agent/dataset_export.hpp"
 #include "agent/episode_store.hpp"
@@ -18,11 +20,7 @@ using namespace omni::agent;
 using nlohmann::json;
 
 namespace {
-std::string temp_db(const std::string& name) {
-  std::string p = "/tmp/omni-episodes-test-" + std::to_string(getpid()) + "-" + name + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
-  return p;
-}
+std::string temp_db(const std::string& name) { return omni::test::temp_db_path("episodes-test", name); }
 Episode make(const std::string& text, json action) {
   Episode e;
   e.input_text = text;

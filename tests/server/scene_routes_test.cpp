@@ -51,8 +51,19 @@ struct SceneServer {
   std::vector<Json> events;
 };
 
+// This process's scratch directory, removed with everything in it when the test binary exits.
+struct TempDir {
+  pid_t owner = ::getpid();
+  fs::path path = fs::temp_directory_path() / ("omni_scene_routes_" + std::to_string(::getpid()));
+  ~TempDir() {
+    std::error_code ec;
+    if (::getpid() == owner) fs::remove_all(path, ec);
+  }
+};
+
 std::string temp_db(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("omni_scene_routes_" + std::to_string(::getpid()));
+  static TempDir temp;
+  const fs::path& dir = temp.path;
   fs::create_directories(dir);
   fs::path p = dir / (name + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);

@@ -34,19 +34,33 @@ struct VisionServer {
   std::unique_ptr<Server> server;
 };
 
+// A temporary file removed when it goes out of scope (here: when the test binary exits).
+struct TempFile {
+  explicit TempFile(std::string p) : path(std::move(p)) {}
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  std::string path;
+};
+
 // A 96-wide random text model, the width of the golden mmproj towers.
+std::string write_text_model() {
+  const std::string p =
+      (std::filesystem::temp_directory_path() / ("omni_vision_api_" + std::to_string(::getpid()) + ".gguf")).string();
+  models::RandomLlmOptions o;
+  o.arch = "qwen2";
+  o.shape = models::parse_llm_dims("n_embd=96,n_layer=1,n_head=4,n_head_kv=2,n_ff=128,n_vocab=600");
+  ThreadPool pool(2);
+  models::write_random_llm(p, o, pool);
+  return p;
+}
+
 const std::string& text_model() {
-  static const std::string path = [] {
-    const std::string p =
-        (std::filesystem::temp_directory_path() / ("omni_vision_api_" + std::to_string(::getpid()) + ".gguf")).string();
-    models::RandomLlmOptions o;
-    o.arch = "qwen2";
-    o.shape = models::parse_llm_dims("n_embd=96,n_layer=1,n_head=4,n_head_kv=2,n_ff=128,n_vocab=600");
-    ThreadPool pool(2);
-    models::write_random_llm(p, o, pool);
-    return p;
-  }();
-  return path;
+  static const TempFile file(write_text_model());
+  return file.path;
 }
 
 ServeConfig config(bool with_mmproj) {

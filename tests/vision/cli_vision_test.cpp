@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/npy.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ Run run(const std::string& args) {
 }
 
 std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("omni_cli_vision_" + std::to_string(::getpid()) + "_" + name)).string();
+  return omni::test::vision_temp_path("cli_" + name);
 }
 
 const std::string kData = OMNI_TEST_DATA;

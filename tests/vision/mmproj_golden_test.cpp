@@ -73,6 +73,26 @@ INSTANTIATE_TEST_SUITE_P(Families, MmprojGolden,
                            return n;
                          });
 
+// The towers split their work over the pool; 1, 2 and 3 threads must give the same embeddings
+// (within float reassociation; in practice identical).
+TEST_P(MmprojGolden, EmbeddingsAgreeAcrossThreadCounts) {
+  const Case c = GetParam();
+  auto model = models::VisionModel::load(data(std::string(c.model) + ".gguf"));
+  const auto input = model->preprocess(vision::load_image(data(c.image)));
+  ThreadPool p1(1), p2(2), p3(3);
+  const auto e1 = model->encode(p1, input.images[0]);
+  for (ThreadPool* pool : {&p2, &p3}) {
+    const auto e = model->encode(*pool, input.images[0]);
+    ASSERT_EQ(e.data.size(), e1.data.size());
+    double max_ref = 0, max_diff = 0;
+    for (size_t i = 0; i < e1.data.size(); ++i) {
+      max_ref = std::max(max_ref, std::fabs(double(e1.data[i])));
+      max_diff = std::max(max_diff, std::fabs(double(e.data[i]) - e1.data[i]));
+    }
+    EXPECT_LE(max_diff, 1e-5 * max_ref) << pool->n_threads() << " threads";
+  }
+}
+
 TEST(MmprojLoad, RefusesTextModelAndMissingFile) {
   EXPECT_THROW(models::VisionModel::load(std::string(OMNI_TEST_DATA) + "/llm/mini-qwen2-f32.gguf"), Error);
   EXPECT_THROW(models::VisionModel::load(data("does-not-exist.gguf")), Error);

@@ -10,13 +10,14 @@
 #include "models/llm_random.hpp"
 #include "runtime/multimodal.hpp"
 #include "runtime/session.hpp"
+#include "temp_dir.hpp"
 
 using namespace omni;
 
 namespace {
 
 std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("omni_mrope_" + std::to_string(::getpid()) + "_" + name)).string();
+  return omni::test::vision_temp_path("mrope_" + name);
 }
 
 // A random qwen2 model (96 wide, head_dim 24: 12 rotation pairs).

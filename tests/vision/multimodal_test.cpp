@@ -9,14 +9,14 @@
 #include "omni/error.hpp"
 #include "runtime/multimodal.hpp"
 #include "runtime/session.hpp"
+#include "temp_dir.hpp"
 
 using namespace omni;
 
 namespace {
 
 std::string make_text_model(int64_t n_embd, const std::string& name) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("omni_mm_" + std::to_string(::getpid()) + "_" + name + ".gguf")).string();
+  const std::string path = omni::test::vision_temp_path("mm_" + name + ".gguf");
   models::RandomLlmOptions o;
   o.arch = "qwen2";
   o.shape = models::parse_llm_dims("n_embd=" + std::to_string(n_embd) + ",n_layer=2,n_head=4,n_head_kv=2,n_ff=128,n_vocab=600");

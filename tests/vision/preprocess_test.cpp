@@ -12,6 +12,7 @@
 #include "models/mmproj_random.hpp"
 #include "omni/error.hpp"
 #include "vision/preprocess.hpp"
+#include "temp_dir.hpp"
 
 using namespace omni;
 using namespace omni::vision;
@@ -25,7 +26,7 @@ Image solid(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
 }
 
 std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("omni_vision_" + std::to_string(::getpid()) + "_" + name)).string();
+  return omni::test::vision_temp_path("preprocess_" + name);
 }
 
 }  // namespace
