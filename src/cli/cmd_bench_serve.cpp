@@ -19,18 +19,22 @@ namespace omni::cli {
 
 extern const CommandSpec k_bench_serve_spec = {
     "bench serve",
-    "omni bench serve -m MODEL.gguf [--streams 1,2,4,8,16] [--max-tokens N] [--threads N]",
+    "omni bench serve -m MODEL.gguf [--streams 1,2,4,8,16] [--max-tokens N] [--threads N] [--distinct-prompts]",
     "Measure server throughput and time to first token at several concurrent streams.",
     "Starts the server in-process on a loopback port with --parallel equal to the largest stream count,\n"
-    "then for each stream count sends that many concurrent streaming /v1/chat/completions requests\n"
+    "then, after one short untimed warm-up request, for each stream count sends that many concurrent\n"
+    "streaming /v1/chat/completions requests\n"
     "(fixed seeds, EOS ignored through logit_bias) and reports aggregate generated tokens per second and\n"
-    "TTFT p50/p99 as JSON.",
+    "TTFT p50/p99 as JSON. The streams send the same prompt (the server computes its KV once for requests\n"
+    "that arrive together); --distinct-prompts gives each stream its own.",
     {
         {"model", 'm', true, "MODEL.gguf", "LLM to serve"},
         {"streams", 0, true, "LIST", "comma-separated concurrency levels (default 1,2,4,8,16)"},
         {"max-tokens", 'n', true, "N", "tokens generated per request (default 64)"},
         {"threads", 't', true, "N", "compute threads (default: all cores)"},
         {"ctx", 'c', true, "N", "context per sequence (default 512)"},
+        {"distinct-prompts", 0, false, "", "a different prompt per stream (no shared prefix beyond the chat template)"},
+        {"no-batch-invariance", 0, false, "", "as omni serve --no-batch-invariance (a lone stream uses matrix-vector kernels)"},
     },
     0,
     0};
@@ -76,6 +80,9 @@ StreamStats one_stream(int port, const std::string& body) {
   return st;
 }
 
+const char* const k_topics[] = {"the sea", "a lighthouse keeper", "mountain trains", "a city at night",
+                                "the first snow", "an old clockmaker", "desert stars", "a river journey"};
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -95,12 +102,14 @@ int run_bench_serve(const Args& a) {
     pos = comma == std::string::npos ? list.size() : comma + 1;
   }
   int max_tokens = int(a.get_int("max-tokens", 64));
+  const bool distinct = a.has("distinct-prompts");
   server::ServeConfig c;
   c.model = a.require("model");
   c.threads = int(a.get_int("threads", 0));
   c.ctx = int(a.get_int("ctx", 512));
   c.parallel = *std::max_element(levels.begin(), levels.end());
   c.tts = false;
+  c.batch_invariant = !a.has("no-batch-invariance");
   c.server.port = 0;
   c.server.max_in_flight = 4 * c.parallel + 8;
   Logger log(LogLevel::error);
@@ -113,6 +122,10 @@ int run_bench_serve(const Args& a) {
   if (services->local_model)
     for (int id = 0; id < services->local_model->n_vocab(); ++id)
       if (services->local_model->tokenizer().is_end_of_generation(id)) bias[std::to_string(id)] = -100;
+  // One short untimed request first: pages the weights in and sizes the scratch buffers.
+  one_stream(srv.port(), nlohmann::json{{"messages", {{{"role", "user"}, {"content", "Hello."}}}},
+                                        {"max_tokens", 8}, {"stream", true}, {"logit_bias", bias}}
+                             .dump());
   nlohmann::json results = nlohmann::json::array();
   for (int n : levels) {
     std::vector<StreamStats> stats(static_cast<size_t>(n));
@@ -120,7 +133,10 @@ int run_bench_serve(const Args& a) {
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i)
       th.emplace_back([&, i] {
-        nlohmann::json body = {{"messages", {{{"role", "user"}, {"content", "Write a long story about the sea."}}}},
+        const std::string topic = distinct ? k_topics[size_t(i) % (sizeof k_topics / sizeof *k_topics)] + std::string(" (") +
+                                                 std::to_string(i) + ")"
+                                           : std::string("the sea");
+        nlohmann::json body = {{"messages", {{{"role", "user"}, {"content", "Write a long story about " + topic + "."}}}},
                                {"max_tokens", max_tokens}, {"seed", 1000 + i}, {"stream", true}, {"temperature", 0.8}, {"logit_bias", bias}};
         stats[size_t(i)] = one_stream(srv.port(), body.dump());
       });
@@ -135,7 +151,9 @@ int run_bench_serve(const Args& a) {
   }
   srv.stop();
   nlohmann::json out = {{"bench", "serve"}, {"model", c.model}, {"max_tokens", max_tokens}, {"parallel", c.parallel},
-                        {"threads", c.threads}, {"batching", "per-sequence slots (no shared decode step yet)"}, {"results", results}};
+                        {"threads", c.threads}, {"batching", "continuous (one decode step shared by all streams)"},
+                        {"prompts", distinct ? "distinct" : "same"},
+                        {"batch_invariant", c.batch_invariant}, {"results", results}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -1,5 +1,6 @@
 // The llama / qwen2 / qwen3 decoder family: hyper-parameters and weights from GGUF (zero-copy views
-// into the mapped file), the KV cache, and the forward pass over a batch of tokens or embeddings.
+// into the mapped file), the KV cache (contiguous, or in blocks shared by many sequences), and the
+// forward pass over a batch of tokens or embeddings (one sequence, or many decoded together).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -68,6 +69,48 @@ class LlamaKvCache {
   std::vector<uint8_t> k_, v_;
 };
 
+// Paged KV storage for many sequences: n_blocks blocks of block_tokens slots. A block holds, for
+// every layer and KV head, block_tokens rows of head_dim in `type` (K and V in separate arrays:
+// [n_blocks][n_layer][n_head_kv][block_tokens][head_dim]), so one head's keys inside a block are
+// contiguous. Which blocks a sequence uses is its block table (runtime::KvBlockPool hands them out).
+class LlamaKvBlocks {
+ public:
+  // block_tokens must divide LlamaWorkspace::kKeyBlock (attention gathers whole blocks).
+  LlamaKvBlocks(const LlamaHParams& hp, int n_blocks, int block_tokens, DType type);
+  int n_blocks() const { return n_blocks_; }
+  int block_tokens() const { return block_tokens_; }
+  DType type() const { return type_; }
+  size_t bytes() const { return k_.size() + v_.size(); }
+  size_t bytes_per_block() const { return 2 * block_stride_; }
+  uint8_t* k(int block, int layer, int head, int slot) { return k_.data() + offset(block, layer, head, slot); }
+  uint8_t* v(int block, int layer, int head, int slot) { return v_.data() + offset(block, layer, head, slot); }
+  // Copies slots [0, n_slots) of block src into block dst (every layer and head, K and V).
+  void copy_slots(int dst, int src, int n_slots);
+
+ private:
+  size_t offset(int block, int layer, int head, int slot) const {
+    return size_t(block) * block_stride_ + ((size_t(layer) * size_t(n_head_kv_) + size_t(head)) * size_t(block_tokens_) + size_t(slot)) * row_;
+  }
+  int n_blocks_, block_tokens_, n_layer_, n_head_kv_;
+  DType type_;
+  size_t row_, block_stride_;  // bytes of one head_dim row; bytes of one block's K (or V)
+  std::vector<uint8_t> k_, v_;
+};
+
+// One sequence's share of a multi-sequence forward call: n_tokens inputs occupying its slots
+// [first_slot, first_slot + n_tokens); input i attends to the sequence's slots [0, first_slot + i].
+// Slot s lives in block blocks[s / block_tokens] at row s % block_tokens.
+struct LlamaSeqInput {
+  int n_tokens = 0;
+  const int32_t* tokens = nullptr;  // [n_tokens]; an entry < 0 takes the next row of embd instead
+  const float* embd = nullptr;      // [count of entries < 0, n_embd]
+  const int32_t* pos = nullptr;     // [n_tokens] RoPE positions; null: the slot index
+  const int32_t* pos_hw = nullptr;  // M-RoPE only: [2][n_tokens] h then w planes; null: h = w = t
+  int first_slot = 0;
+  const int32_t* blocks = nullptr;  // the sequence's block table, covering slots up to first_slot + n_tokens
+  bool logits = false;              // logits of the last input wanted
+};
+
 // One forward call: n_tokens inputs occupying KV slots [first_slot, first_slot + n_tokens); input i
 // attends to slots [0, first_slot + i].
 struct LlamaBatch {
@@ -115,10 +158,22 @@ class LlamaModel {
   void forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, const LlamaBatch& batch,
                float* logits) const;
 
+  // Many sequences in one pass: every weight matrix runs once over all their inputs (one GEMM per
+  // matrix per step), attention runs per sequence over its own KV blocks. Writes logits [n, n_vocab]
+  // for the n sequences with `logits` set, in order; `logits` needs room for max(n, 2) rows.
+  // batch_invariant: a sequence's logits are bit-identical whichever other sequences share the
+  // call (a lone row is run as two, so that it takes the same GEMM kernels as a batch). Otherwise
+  // a lone row takes the matrix-vector kernels: faster, but it rounds differently.
+  // At most ws.n_batch() - 1 inputs in all (one row is kept for that padding).
+  void forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspace& ws, const LlamaSeqInput* seqs, int n_seqs,
+                     float* logits, bool batch_invariant = true) const;
+
  private:
   void attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, int layer, int n_tokens,
                  int first_slot) const;
   void rope_tables(LlamaWorkspace& ws, const LlamaBatch& batch) const;
+  void attention_blocks(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspace& ws, int layer, const LlamaSeqInput* seqs,
+                        int n_seqs) const;
 
   LlamaHParams hp_;
   LlamaWeight tok_embd_, output_;

@@ -71,51 +71,69 @@ int Sampler::sample(float* logits, TokenConstraint* constraint) {
     return best;
   }
 
-  // Candidates sorted by logit, cut by top-k, then softmax at the temperature, then top-p / min-p.
+  // Candidates cut by top-k, softmax at the temperature, then min-p and top-p, then the pick. No
+  // step sorts the vocabulary (a full sort of 150k logits costs more than a decode step): top-k and
+  // top-p select with nth_element, and the pick walks the survivors in whatever order they are in.
   candidates_.clear();
   for (int i = 0; i < n_vocab_; ++i)
     if (logits[i] != -INFINITY && !std::isnan(logits[i])) candidates_.emplace_back(logits[i], i);
   if (candidates_.empty()) fail(ErrorCode::invalid_argument, "sampler: every token is disallowed");
-  size_t k = candidates_.size();
-  if (params_.top_k > 0) k = std::min(k, size_t(params_.top_k));
   auto by_logit = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(k), candidates_.end(), by_logit);
-  candidates_.resize(k);
+  auto at = [&](size_t i) { return candidates_.begin() + std::ptrdiff_t(i); };
+  if (params_.top_k > 0 && size_t(params_.top_k) < candidates_.size()) {
+    std::nth_element(candidates_.begin(), at(size_t(params_.top_k)), candidates_.end(), by_logit);
+    candidates_.resize(size_t(params_.top_k));
+  }
+  float top = candidates_[0].first;
+  for (const auto& c : candidates_) top = std::max(top, c.first);
   const float inv_t = 1.0f / params_.temperature;
-  const float top = candidates_[0].first;
-  double sum = 0;
-  for (auto& c : candidates_) {
-    c.first = std::exp((c.first - top) * inv_t);
-    sum += c.first;
-  }
-  for (auto& c : candidates_) c.first = float(c.first / sum);
-  // min-p: drop tokens below min_p x the top probability.
+  auto weight = [&](size_t i) { return std::exp((candidates_[i].first - top) * inv_t); };
+  auto mass_of = [&](size_t from, size_t to) {
+    double m = 0;
+    for (size_t i = from; i < to; ++i) m += weight(i);
+    return m;
+  };
+  // min-p: drop tokens below min_p x the top probability (the top token's weight is 1).
   if (params_.min_p > 0.0f) {
-    const float floor_p = candidates_[0].first * params_.min_p;
-    size_t keep = 1;
-    while (keep < candidates_.size() && candidates_[keep].first >= floor_p) ++keep;
-    candidates_.resize(keep);
+    const float floor_w = params_.min_p;
+    candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+                                     [&](const std::pair<float, int>& c) { return std::exp((c.first - top) * inv_t) < floor_w; }),
+                      candidates_.end());
   }
-  // top-p: the smallest prefix whose mass reaches top_p.
+  double mass = mass_of(0, candidates_.size());
+  // top-p: the smallest set of most likely tokens whose probability reaches top_p, found by
+  // bisection with nth_element. Invariant: [0, lo) are in the set (their mass is acc < need),
+  // [hi, end) are out, and every logit in [lo, hi) lies between the two.
   if (params_.top_p < 1.0f) {
-    double cum = 0;
-    size_t keep = 0;
-    while (keep < candidates_.size()) {
-      cum += candidates_[keep].first;
-      ++keep;
-      if (cum >= params_.top_p) break;
+    const double need = double(params_.top_p) * mass;
+    size_t lo = 0, hi = candidates_.size(), keep = candidates_.size();
+    double acc = 0;
+    while (lo < hi) {
+      const size_t m = lo + (hi - lo) / 2;
+      std::nth_element(at(lo), at(m), at(hi), by_logit);
+      const double left = mass_of(lo, m);
+      if (acc + left >= need) {
+        hi = m;
+        continue;
+      }
+      acc += left + weight(m);
+      if (acc >= need) {
+        keep = m + 1;
+        break;
+      }
+      lo = m + 1;
+      keep = lo;
     }
     candidates_.resize(keep);
+    mass = acc;
   }
-  double mass = 0;
-  for (const auto& c : candidates_) mass += c.first;
   std::uniform_real_distribution<double> uni(0.0, mass);
   double r = uni(rng_);
-  for (const auto& c : candidates_) {
-    r -= c.first;
-    if (r <= 0) return c.second;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    r -= weight(i);
+    if (r <= 0) return candidates_[i].second;
   }
   return candidates_.back().second;
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "omni/error.hpp"
+#include "runtime/generation_text.hpp"
 
 namespace omni::runtime {
 
@@ -22,6 +23,7 @@ const char* finish_reason_name(FinishReason r) {
     case FinishReason::length: return "length";
     case FinishReason::context: return "context";
     case FinishReason::cancelled: return "cancelled";
+    case FinishReason::timeout: return "timeout";
   }
   return "?";
 }
@@ -169,37 +171,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Sampling
   sampler.set_end_tokens(std::vector<int>(tok.end_of_generation_tokens().begin(), tok.end_of_generation_tokens().end()));
   for (int32_t id : history_)
     if (id >= 0) sampler.accept(id);
-  text::StreamDecoder dec(tok);
-  size_t max_stop = 0;
-  for (const auto& s : params.stop) max_stop = std::max(max_stop, s.size());
-
-  std::string text;    // final text so far
-  size_t emitted = 0;  // bytes of `text` handed to on_token
-  bool stopped_by_string = false;
-  // Appends a piece, looks for stop strings, and returns the text that is now safe to emit.
-  auto advance = [&](const std::string& piece) -> std::string {
-    text += piece;
-    if (max_stop > 0) {
-      const size_t from = emitted > max_stop ? emitted - max_stop : 0;
-      size_t cut = std::string::npos;
-      for (const auto& s : params.stop)
-        if (!s.empty()) cut = std::min(cut, text.find(s, from));
-      if (cut != std::string::npos) {
-        text.resize(cut);
-        stopped_by_string = true;
-      }
-    }
-    size_t safe = text.size();
-    if (!stopped_by_string) {  // hold back a tail that may begin a stop string
-      for (const auto& s : params.stop)
-        for (size_t k = std::min(s.size() - 1, text.size()); k > 0; --k)
-          if (text.compare(text.size() - k, k, s, 0, k) == 0) { safe = std::min(safe, text.size() - k); break; }
-    }
-    safe = std::max(safe, emitted);
-    std::string out = text.substr(emitted, safe - emitted);
-    emitted = safe;
-    return out;
-  };
+  GenerationText out_text(tok, params.stop);
 
   for (;;) {
     if (cancel && cancel->load()) { r.finish = FinishReason::cancelled; break; }
@@ -209,9 +181,9 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Sampling
     r.tokens.push_back(id);
     if (tok.is_end_of_generation(id) && !params.ignore_eos) { r.finish = FinishReason::stop; break; }
     sampler.accept(id, constraint);
-    const std::string out = advance(dec.push(id));
+    const std::string out = out_text.push(id);
     if (on_token && !on_token(id, out)) { r.finish = FinishReason::cancelled; break; }
-    if (stopped_by_string) { r.finish = FinishReason::stop; break; }
+    if (out_text.stopped()) { r.finish = FinishReason::stop; break; }
     if (n_past() >= n_ctx_) {
       if (!opt_.context_shift) { r.finish = FinishReason::context; break; }
       shift_context();
@@ -219,12 +191,9 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Sampling
     const int32_t one[1] = {id};
     eval(std::span<const int32_t>(one, 1));
   }
-  if (!stopped_by_string) {
-    text += dec.flush();
-    if (on_token && emitted < text.size()) on_token(-1, std::string_view(text).substr(emitted));
-    emitted = text.size();
-  }
-  r.text = text;
+  const std::string rest = out_text.finish();
+  if (on_token && !rest.empty()) on_token(-1, rest);
+  r.text = out_text.text();
   r.generate_ms = ms_since(t1);
   return r;
 }

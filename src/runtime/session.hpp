@@ -29,8 +29,8 @@ struct SessionOptions {
   int n_keep = 0;
 };
 
-enum class FinishReason { stop, length, context, cancelled };
-const char* finish_reason_name(FinishReason r);  // "stop", "length", "context", "cancelled"
+enum class FinishReason { stop, length, context, cancelled, timeout };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "context", "cancelled", "timeout"
 
 struct GenerateResult {
   std::vector<int32_t> tokens;   // generated tokens (EOS and stop-string tokens included as sampled)

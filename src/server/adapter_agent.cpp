@@ -47,6 +47,8 @@ void attach_llm(Services& s, const ServeConfig& c, Logger& log) {
     o.parallel = c.parallel;
     o.ctx = c.ctx;
     o.max_queue = c.server.max_in_flight;
+    o.timeout_s = c.server.request_timeout_s;
+    o.batch_invariant = c.batch_invariant;
     s.llm = make_local_llm(o, s, &s.local_model);
     s.active.push_back(s.llm->description() + " (POST /v1/chat/completions, /v1/completions)");
     if (!c.mmproj.empty()) {

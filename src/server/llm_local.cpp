@@ -1,23 +1,22 @@
-// The in-process LLM provider: a pool of --parallel sequence slots (one runtime::Session each, one
-// shared compute pool), OpenAI request parsing (messages, tools, response_format, sampling),
-// grammar-constrained JSON for json_schema / json_object / required and named tool calls, and
-// OpenAI-shaped responses or stream chunks.
+// The in-process LLM provider: requests go to a runtime::BatchScheduler (continuous batching of up
+// to --parallel sequences over one KV block pool, one shared decode step), with OpenAI request
+// parsing (messages, tools, response_format, sampling), grammar-constrained JSON for json_schema /
+// json_object / required and named tool calls, and OpenAI-shaped responses or stream chunks. The
+// request's thread streams what the scheduler produces; a client that leaves cancels its sequence.
 #include "server/llm_local.hpp"
 
 #include "runtime/multimodal.hpp"
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 
+#include "runtime/batch_scheduler.hpp"
 #include "runtime/chat_template.hpp"
 #include "runtime/grammar/json_schema.hpp"
 #include "runtime/grammar/schema_validate.hpp"
 #include "runtime/grammar/token_mask.hpp"
 #include "runtime/model.hpp"
-#include "runtime/session.hpp"
 #include "server/openai_request.hpp"
 
 namespace omni::server {
@@ -34,30 +33,29 @@ class LocalLlm : public LlmProvider {
     tmpl_ = std::make_unique<rt::ChatTemplate>(rt::ChatTemplate::for_model(*model_));
     vocab_ = gr::TokenVocabulary::from_tokenizer(model_->tokenizer());
     pool_ = std::make_unique<ThreadPool>(o.threads);
-    rt::SessionOptions so;
-    so.n_ctx = o.ctx;
-    n_past_.assign(size_t(o.parallel), 0);
-    for (int i = 0; i < o.parallel; ++i) {
-      slots_.push_back(std::make_unique<rt::Session>(model_, so, pool_.get()));
-      free_.push_back(i);
-    }
+    rt::BatchOptions bo;
+    bo.max_seqs = std::max(1, o.parallel);
+    bo.n_ctx = o.ctx;
+    bo.max_queue = o.max_queue;
+    if (o.step_tokens > 0) bo.step_tokens = o.step_tokens;
+    bo.batch_invariant = o.batch_invariant;
+    scheduler_ = std::make_unique<rt::BatchScheduler>(model_, bo, pool_.get());
     std::string stem = o.path.substr(o.path.find_last_of('/') + 1);
     id_ = stem.size() > 5 && stem.substr(stem.size() - 5) == ".gguf" ? stem.substr(0, stem.size() - 5) : stem;
   }
 
   std::string model_id() const override { return id_; }
   std::string description() const override {
-    return cat("llm: ", id_, " (", model_->architecture(), ", local, ", slots_.size(), " slots x ", slots_[0]->n_ctx(),
-               " ctx, template ", tmpl_->name(), ")");
+    const auto st = scheduler_->stats();
+    return cat("llm: ", id_, " (", model_->architecture(), ", local, continuous batching of ", scheduler_->options().max_seqs,
+               " sequences x ", scheduler_->n_ctx(), " ctx, KV ", st.kv_blocks, " blocks of ",
+               scheduler_->options().block_tokens,
+               scheduler_->options().batch_invariant ? ", batch-invariant" : ", lone requests on matrix-vector kernels",
+               ", template ", tmpl_->name(), ")");
   }
   std::shared_ptr<const rt::Model> model() const { return model_; }
-  double kv_cache_use() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    double used = 0;
-    for (size_t i = 0; i < slots_.size(); ++i) used += double(n_past_[i]) / slots_[i]->n_ctx();
-    return slots_.empty() ? 0 : used / double(slots_.size());
-  }
-  int queue_depth() const override { return waiting_.load(); }
+  double kv_cache_use() const override { return scheduler_->kv_use(); }
+  int queue_depth() const override { return scheduler_->queue_depth(); }
 
   Json generate(const Json& req, bool chat, const std::function<bool(const Json&)>& on_chunk,
                 const std::shared_ptr<std::atomic<bool>>& cancel) override {
@@ -67,37 +65,56 @@ class LocalLlm : public LlmProvider {
     rt::SamplingParams sp = p.sampling;
     if (chat) for (auto& s : tmpl_->stop_strings()) sp.stop.push_back(s);
     // Constraint: json_schema / json_object / forced tool call.
-    std::unique_ptr<gr::GrammarConstraint> constraint;
+    std::shared_ptr<gr::GrammarConstraint> constraint;
     if (!p.constraint_schema.is_null() || p.any_json) {
       auto g = compiled(p.any_json ? Json("__any_json__") : p.constraint_schema);
-      constraint = std::make_unique<gr::GrammarConstraint>(g, sp.max_tokens > 0 ? sp.max_tokens : 0);
+      constraint = std::make_shared<gr::GrammarConstraint>(g, sp.max_tokens > 0 ? sp.max_tokens : 0);
     }
     std::vector<int32_t> tokens;
     if (p.images.empty()) tokens = model_->tokenizer().encode(prompt, true, true);
     if (tokens.empty() && p.images.empty()) bad_request("the prompt is empty");
 
-    Slot slot(*this, cancel);
-    rt::Session& session = *slots_[slot.index];
-    session.reset();
-    int n_prompt_inputs = int(tokens.size());  // tokens, or tokens + image rows
-    if (!p.images.empty()) {  // images: encoded by the projector (cached by hash), evaluated first
-      const rt::MixedPrompt mixed = rt::build_mixed_prompt(*model_, *services_.vision, session.pool(), prompt, p.images, true);
-      if (int(mixed.tokens.size()) >= session.n_ctx())
+    const int n_ctx = scheduler_->n_ctx();
+    rt::SeqRequest sr;
+    sr.params = sp;
+    sr.constraint = constraint;
+    sr.cancel = cancel;
+    if (opt_.timeout_s > 0)
+      sr.deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(opt_.timeout_s));
+    if (!p.images.empty()) {  // images: encoded by the projector (cached by hash), their rows go in the prompt
+      rt::MixedPrompt mixed = rt::build_mixed_prompt(*model_, *services_.vision, scheduler_->pool(), prompt, p.images, true);
+      if (int(mixed.tokens.size()) >= n_ctx)
         throw HttpError(400, "invalid_request_error", "context_length_exceeded",
                         cat("the prompt with its images has ", mixed.tokens.size(), " inputs; this server's context is ",
-                            session.n_ctx(), " tokens"));
-      session.eval_mixed(mixed.tokens, mixed.embd.data(), rt::mixed_positions(*model_, mixed, 0));
-      n_prompt_inputs = int(mixed.tokens.size());
+                            n_ctx, " tokens"));
+      sr.positions = rt::mixed_positions(*model_, mixed, 0);
+      sr.inputs = std::move(mixed.tokens);
+      sr.embd = std::move(mixed.embd);
+    } else {
+      if (int(tokens.size()) >= n_ctx)
+        throw HttpError(400, "invalid_request_error", "context_length_exceeded",
+                        cat("the prompt has ", tokens.size(), " tokens; this server's context is ", n_ctx, " tokens"));
+      sr.inputs = tokens;
     }
-    if (int(tokens.size()) >= session.n_ctx())
-      throw HttpError(400, "invalid_request_error", "context_length_exceeded",
-                      cat("the prompt has ", tokens.size(), " tokens; this server's context is ", session.n_ctx(), " tokens"));
+    const int n_prompt_inputs = int(sr.inputs.size());  // tokens, or tokens + image rows
+    std::shared_ptr<rt::SeqStream> stream;
+    try {
+      stream = scheduler_->submit(std::move(sr));
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::busy)  // 429 with Retry-After
+        throw Error(ErrorCode::busy, "all sequences are busy and the queue is full; retry shortly");
+      throw;
+    }
+    struct CancelUnlessFinished {  // leaving early (an exception) must not leave the sequence running
+      std::shared_ptr<rt::SeqStream> s;
+      ~CancelUnlessFinished() { if (!s->finished()) s->cancel(); }
+    } guard{stream};
 
     const std::string id = (chat ? "chatcmpl-" : "cmpl-") + random_id();
     const int64_t created = std::time(nullptr);
     bool streaming = bool(on_chunk);
     bool stream_text = streaming && !p.buffer_output;
-    bool first = true, client_gone = false;
+    bool client_gone = false;
     double ttft = -1;
     auto chunk = [&](Json delta, Json finish) {
       if (chat)
@@ -106,37 +123,33 @@ class LocalLlm : public LlmProvider {
       return Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", id_},
                   {"choices", Json::array({{{"index", 0}, {"text", delta.is_string() ? delta : Json("")}, {"finish_reason", finish}, {"logprobs", nullptr}}})}};
     };
-    {  // the prompt occupies the slot's KV cache from here on (the gauge sees it before any output)
-      std::lock_guard<std::mutex> lock(mutex_);
-      n_past_[size_t(slot.index)] = n_prompt_inputs;
-    }
     if (streaming && chat && !client_gone) client_gone = !on_chunk(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
-    rt::OnToken on_token = [&](int32_t, std::string_view text) {
+    if (client_gone) stream->cancel();
+    rt::SeqEvent ev;
+    while (stream->next(ev)) {
       if (ttft < 0) ttft = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::lock_guard<std::mutex> lock(mutex_);
-      n_past_[size_t(slot.index)]++;
-      (void)first;
-      if (stream_text && !text.empty() && !client_gone) {
-        std::string t(text);
-        if (!on_chunk(chat ? chunk({{"content", t}}, nullptr) : chunk(Json(t), nullptr))) client_gone = true;
+      if (stream_text && !ev.text.empty() && !client_gone) {
+        if (!on_chunk(chat ? chunk({{"content", ev.text}}, nullptr) : chunk(Json(ev.text), nullptr))) {
+          client_gone = true;
+          stream->cancel();  // the scheduler drops the sequence and frees its KV blocks at its next step
+        }
       }
-      return !client_gone;
-    };
-    rt::GenerateResult res;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      n_past_[size_t(slot.index)] = n_prompt_inputs;
     }
+    rt::GenerateResult res;
     try {
-      res = session.generate(tokens, sp, constraint.get(), on_token, cancel.get());
+      res = stream->result();
     } catch (const Error& e) {
       if (!constraint || e.code() != ErrorCode::invalid_argument) throw;
       throw HttpError(400, "invalid_request_error", "max_tokens_too_small",
                       cat("the schema-constrained output could not be completed within max_tokens=", sp.max_tokens,
                           " (", e.what(), "); raise max_tokens"), std::string("max_tokens"));
     }
-    if (cancel->load() || client_gone) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const bool timed_out = res.finish == rt::FinishReason::timeout ||
+                           (cancel->load() && !client_gone && opt_.timeout_s > 0 && elapsed >= opt_.timeout_s * 0.95);
+    if (cancel->load() || client_gone || res.finish == rt::FinishReason::cancelled || timed_out) {
       if (services_.metrics) services_.metrics->cancelled_generations()++;
+      if (timed_out) throw Error(ErrorCode::timeout, cat("the request ran past the server's timeout of ", opt_.timeout_s, " s"));
       throw Error(ErrorCode::cancelled, "the request was cancelled");
     }
     if (services_.metrics) {
@@ -145,7 +158,7 @@ class LocalLlm : public LlmProvider {
     }
     std::string finish = rt::finish_reason_name(res.finish);
     if (finish == "context") finish = "length";
-    const int n_prompt = p.images.empty() ? res.n_prompt : n_prompt_inputs;
+    const int n_prompt = n_prompt_inputs;
     Json usage = {{"prompt_tokens", n_prompt}, {"completion_tokens", res.tokens.size()},
                   {"total_tokens", n_prompt + int(res.tokens.size())}};
 
@@ -203,31 +216,6 @@ class LocalLlm : public LlmProvider {
   }
 
  private:
-  // Waits for a free sequence slot (bounded queue: 429 beyond it) and gives it back on scope exit.
-  struct Slot {
-    Slot(LocalLlm& l, const std::shared_ptr<std::atomic<bool>>& cancel) : llm(l) {
-      std::unique_lock<std::mutex> lock(l.mutex_);
-      if (l.free_.empty() && l.waiting_.load() >= l.opt_.max_queue)
-        throw HttpError(429, "rate_limit_error", "queue_full", "all sequence slots are busy and the queue is full; retry shortly");
-      l.waiting_++;
-      while (l.free_.empty()) {
-        l.cv_.wait_for(lock, std::chrono::milliseconds(20));
-        if (cancel->load()) { l.waiting_--; throw Error(ErrorCode::cancelled, "cancelled while queued"); }
-      }
-      l.waiting_--;
-      index = l.free_.front();
-      l.free_.pop_front();
-    }
-    ~Slot() {
-      std::lock_guard<std::mutex> lock(llm.mutex_);
-      llm.n_past_[size_t(index)] = 0;
-      llm.free_.push_back(index);
-      llm.cv_.notify_one();
-    }
-    LocalLlm& llm;
-    int index = -1;
-  };
-
   std::shared_ptr<gr::CompiledGrammar> compiled(const Json& schema) {
     std::string key = schema.dump();
     std::lock_guard<std::mutex> lock(grammar_mutex_);
@@ -258,12 +246,7 @@ class LocalLlm : public LlmProvider {
   std::unique_ptr<rt::ChatTemplate> tmpl_;
   std::shared_ptr<const gr::TokenVocabulary> vocab_;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<std::unique_ptr<rt::Session>> slots_;
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<int> free_;
-  std::vector<int> n_past_;
-  std::atomic<int> waiting_{0};
+  std::unique_ptr<rt::BatchScheduler> scheduler_;  // declared after pool_: stopped before it
   std::mutex grammar_mutex_;
   std::map<std::string, std::shared_ptr<gr::CompiledGrammar>> grammars_;
   std::string id_;

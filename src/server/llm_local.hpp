@@ -1,4 +1,5 @@
-// The in-process LLM provider (runtime::Model + Sessions) behind the OpenAI routes.
+// The in-process LLM provider (runtime::Model + a continuous-batching runtime::BatchScheduler)
+// behind the OpenAI routes.
 #pragma once
 #include <memory>
 #include <string>
@@ -12,9 +13,14 @@ namespace omni::server {
 struct LocalLlmOptions {
   std::string path;
   int threads = 0;     // compute threads (0: all cores)
-  int parallel = 4;    // sequence slots
-  int ctx = 4096;      // context per slot
-  int max_queue = 64;  // requests waiting for a slot before 429
+  int parallel = 4;    // sequences decoded together (continuous batching)
+  int ctx = 4096;      // context per sequence
+  int max_queue = 64;  // requests waiting for a sequence before 429
+  double timeout_s = 0;  // a request's deadline (504 past it); 0: none
+  int step_tokens = 0;   // most inputs per batched step (decode rows + prompt chunks); 0: the scheduler's default
+  // true: a request's output is bit-identical whatever else runs (a lone request pays the batched
+  // kernels); false: a lone request decodes with the faster matrix-vector kernels.
+  bool batch_invariant = true;
 };
 
 // Loads the model (omni::Error on a bad file). model_out receives the loaded model (for the

@@ -3,6 +3,8 @@
 // distribution, seeds, constraints and end-of-generation handling).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "omni/error.hpp"
@@ -211,6 +213,54 @@ TEST(Sampler, TopKMinPTopPAndSeeds) {
     sc.push_back(a.sample(l.data()));
   }
   EXPECT_EQ(sa, sc);
+}
+
+// A vocabulary much larger than the sampler's first sorted chunk: the picks must still follow the
+// softmax over the top-p nucleus, computed here with a full sort.
+TEST(Sampler, LargeVocabularyNucleusMatchesFullSortReference) {
+  const int n_vocab = 3000;
+  std::vector<float> logits(static_cast<size_t>(n_vocab));
+  for (int v = 0; v < n_vocab; ++v) logits[size_t(v)] = float((v * 7919) % n_vocab) / 400.0f;  // a permutation of 0..7.5
+  for (const float top_p : {0.9f, 1.0f}) {
+    // Reference nucleus: sort descending, keep the smallest prefix with mass >= top_p.
+    std::vector<int> order(static_cast<size_t>(n_vocab));
+    for (int v = 0; v < n_vocab; ++v) order[size_t(v)] = v;
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return logits[size_t(a)] > logits[size_t(b)]; });
+    double total = 0;
+    for (float l : logits) total += std::exp(double(l) - 7.5);
+    std::vector<double> prob(static_cast<size_t>(n_vocab), 0.0);
+    double cum = 0;
+    size_t keep = 0;
+    while (keep < order.size()) {
+      const int v = order[keep++];
+      prob[size_t(v)] = std::exp(double(logits[size_t(v)]) - 7.5);
+      cum += prob[size_t(v)];
+      if (cum >= top_p * total) break;
+    }
+    for (auto& q : prob) q /= cum;
+    ASSERT_GT(keep, 200u);  // the nucleus is larger than the first sorted chunk
+    SamplingParams p;
+    p.temperature = 1.0f;
+    p.top_k = 0;
+    p.min_p = 0;
+    p.top_p = top_p;
+    p.seed = 5;
+    Sampler s(p, n_vocab);
+    const int draws = 20000;
+    std::vector<int> hits(static_cast<size_t>(n_vocab), 0);
+    for (int i = 0; i < draws; ++i) {
+      auto l = logits;
+      const int id = s.sample(l.data());
+      ASSERT_GT(prob[size_t(id)], 0.0) << "token " << id << " is outside the nucleus";
+      ++hits[size_t(id)];
+    }
+    // The 10 most likely tokens, each checked against its reference probability.
+    for (size_t r = 0; r < 10; ++r) {
+      const int v = order[r];
+      const double expect = prob[size_t(v)], got = double(hits[size_t(v)]) / draws;
+      EXPECT_NEAR(got, expect, 4 * std::sqrt(expect * (1 - expect) / draws) + 1e-3) << "rank " << r;
+    }
+  }
 }
 
 // Allows only even tokens; complete after two accepted tokens.
