@@ -124,7 +124,9 @@ void register_audio_routes(Server& server, std::shared_ptr<Services> svc) {
                       std::string fmt = parts.count("response_format") ? trim(parts["response_format"].data) : "json";
                       if (fmt != "json" && fmt != "text" && fmt != "srt" && fmt != "vtt" && fmt != "verbose_json")
                         bad_request("'response_format' must be json, text, srt, vtt or verbose_json", "response_format");
-                      std::string language = parts.count("language") ? trim(parts["language"].data) : "en";
+                      // No language field: the server's --asr-language (default: detect it).
+                      const std::string language =
+                          voice_language(*svc, parts.count("language") ? Json(trim(parts["language"].data)) : Json(), "language");
                       std::string prompt = parts.count("prompt") ? parts["prompt"].data : "";
                       if (parts.count("temperature")) {
                         char* end = nullptr;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api_server.hpp"
+#include "multipart.hpp"
 #include "audio/decode.hpp"
 #include "core/thread_pool.hpp"
 #include "models/whisper.hpp"
@@ -99,4 +100,32 @@ TEST(ActLanguage, ServerDefaultLanguageApplies) {
   // A bad default is refused at startup.
   c.asr_language = "zz";
   EXPECT_THROW(ApiServer bad(c), Error);
+}
+
+// /v1/audio/transcriptions: the "language" field is checked like /v1/act's; without one the server's
+// --asr-language applies (default: detection), as OpenAI's API detects the language when none is given.
+TEST(ActLanguage, TranscriptionsDetectByDefaultAndHonourTheField) {
+  ApiServer s(voice_config());
+  auto sp = http_request(s.port(), "POST", "/v1/audio/speech", R"({"input":"turn on the kitchen light","voice":"alloy"})");
+  ASSERT_EQ(sp.status, 200);
+  whisper::Transcript de = direct(sp.body, "de"), detected = direct(sp.body, "auto");
+  auto transcribe = [&](std::vector<std::tuple<std::string, std::string, std::string>> extra) {
+    std::vector<std::tuple<std::string, std::string, std::string>> fields = {
+        {"file", "speech.wav", sp.body}, {"model", "", "whisper-1"}, {"response_format", "", "verbose_json"}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    std::string ct;
+    const std::string body = multipart(fields, ct);
+    return http_request(s.port(), "POST", "/v1/audio/transcriptions", body, {{"Content-Type", ct}});
+  };
+  auto r = transcribe({});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["language"], detected.language) << r.body;
+  EXPECT_EQ(trimmed(r.json()["text"].get<std::string>()), trimmed(detected.text));
+  r = transcribe({{"language", "", "de"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["language"], "de");
+  EXPECT_EQ(trimmed(r.json()["text"].get<std::string>()), trimmed(de.text));
+  r = transcribe({{"language", "", "klingon"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json()["error"]["param"], "language") << r.body;
 }

@@ -7,6 +7,7 @@
 
 #include "audio/decode.hpp"
 #include "http_client.hpp"
+#include "multipart.hpp"
 #include "models/silero_vad.hpp"
 #include "runtime/model.hpp"
 #include "server/app.hpp"
@@ -60,18 +61,6 @@ std::string read_file(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
-}
-
-std::string multipart(const std::vector<std::tuple<std::string, std::string, std::string>>& fields, std::string& ctype) {
-  const std::string b = "omniBoundary7MA4YWxk";
-  ctype = "multipart/form-data; boundary=" + b;
-  std::string out;
-  for (auto& [name, filename, data] : fields) {
-    out += "--" + b + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";
-    if (!filename.empty()) out += "; filename=\"" + filename + "\"\r\nContent-Type: application/octet-stream";
-    out += "\r\n\r\n" + data + "\r\n";
-  }
-  return out + "--" + b + "--\r\n";
 }
 
 // Text of a streamed chat completion (concatenated deltas); checks the [DONE] terminator.
