@@ -119,11 +119,19 @@ OMNI_MULTIVERSION void attend_block(const float* q, const float* kt, const float
   l = l * rescale + sum;
 }
 
-// kt[d * KB + j] = kf[j * hd + d] for a block of n keys.
+// kt[d * KB + j] = kf[j * hd + d] for a block of n keys, in 16 x 16 tiles: a tile's 16 source and
+// 16 destination cache lines stay in L1 (row by row, every store of a key would touch hd lines
+// KB floats apart, and the block does not fit in L1).
 OMNI_MULTIVERSION void transpose_keys(const float* kf, float* kt, int n, int hd) {
-  constexpr int KB = LlamaWorkspace::kKeyBlock;
-  for (int j = 0; j < n; ++j)
-    for (int d = 0; d < hd; ++d) kt[size_t(d) * KB + j] = kf[size_t(j) * hd + d];
+  constexpr int KB = LlamaWorkspace::kKeyBlock, T = 16;
+  for (int j0 = 0; j0 < n; j0 += T) {
+    const int j1 = j0 + T < n ? j0 + T : n;
+    for (int d0 = 0; d0 < hd; d0 += T) {
+      const int d1 = d0 + T < hd ? d0 + T : hd;
+      for (int d = d0; d < d1; ++d)
+        for (int j = j0; j < j1; ++j) kt[size_t(d) * KB + j] = kf[size_t(j) * hd + d];
+    }
+  }
 }
 
 // gate <- silu(gate) * up over n elements.
