@@ -259,47 +259,20 @@ void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace
   const int n_chunks = (n_tokens + chunk - 1) / chunk;
   const int64_t n_tasks = int64_t(HKV) * n_chunks;
   auto run_tasks = [&](int64_t begin, int64_t end, int thread) {
-    const size_t states = size_t(chunk) * size_t(H);
-    float* kf = ws.att_k.data() + size_t(thread) * KB * hd;
-    float* vf = ws.att_v.data() + size_t(thread) * KB * hd;
-    float* kt = ws.att_kt.data() + size_t(thread) * KB * hd;
-    float* sc = ws.att_s.data() + size_t(thread) * KB;
-    float* m = ws.att_m.data() + size_t(thread) * states;
-    float* l = ws.att_l.data() + size_t(thread) * states;
-    float* o = ws.att_o.data() + size_t(thread) * states * hd;
+    AttnTask at(ws, thread, hd, H, group);
     for (int64_t task = begin; task < end; ++task) {
       const int kvh = int(task / n_chunks);
-      const int h0 = kvh * group;
       const int t0 = int(task % n_chunks) * chunk;
       const int t1 = std::min(n_tokens, t0 + chunk);
       const int n_kv = first_slot + t1;  // keys visible to the last query of the chunk
-      const int n_state = (t1 - t0) * group;
-      std::fill(m, m + n_state, -INFINITY);
-      std::fill(l, l + n_state, 0.0f);
-      std::fill(o, o + size_t(n_state) * hd, 0.0f);
+      at.begin(kvh, t0, t1);
       for (int b0 = 0; b0 < n_kv; b0 += KB) {
         const int nb = std::min(KB, n_kv - b0);
-        kernels::dequantize_row(kv_type, cache.k(layer, kvh, b0), kf, int64_t(nb) * hd);
-        kernels::dequantize_row(kv_type, cache.v(layer, kvh, b0), vf, int64_t(nb) * hd);
-        transpose_keys(kf, kt, nb, hd);
-        for (int t = t0; t < t1; ++t) {
-          const int n_vis = std::min(nb, first_slot + t + 1 - b0);  // causal: keys up to the query's slot
-          if (n_vis <= 0) continue;
-          for (int g = 0; g < group; ++g) {
-            const int st = (t - t0) * group + g;
-            attend_block(ws.q.data() + (size_t(t) * H + h0 + g) * hd, kt, vf, n_vis, hd, scale, sc, m[st], l[st],
-                         o + size_t(st) * hd);
-          }
-        }
+        kernels::dequantize_row(kv_type, cache.k(layer, kvh, b0), at.kf, int64_t(nb) * hd);
+        kernels::dequantize_row(kv_type, cache.v(layer, kvh, b0), at.vf, int64_t(nb) * hd);
+        at.fold(ws.q.data(), first_slot, b0, nb, scale);
       }
-      for (int t = t0; t < t1; ++t)
-        for (int g = 0; g < group; ++g) {
-          const int st = (t - t0) * group + g;
-          const float inv = 1.0f / l[st];
-          float* dst = ws.attn.data() + (size_t(t) * H + h0 + g) * hd;
-          const float* os = o + size_t(st) * hd;
-          for (int d = 0; d < hd; ++d) dst[d] = os[d] * inv;
-        }
+      at.finish(ws.attn.data());
     }
   };
   // Short contexts are cheaper on the calling thread than a pool dispatch.

@@ -130,6 +130,16 @@ class LlamaWorkspace {
   int n_batch() const { return n_batch_; }
   static constexpr int kKeyBlock = 256, kQueryChunk = 16;  // attention: keys per block, queries per task
   static constexpr int kFfnChunk = 128;  // tokens per FFN pass (bounds the [tokens, n_ff] scratch)
+  // One thread's slices of the attention scratch below.
+  struct AttnScratch {
+    float *kf, *vf, *kt, *sc, *m, *l, *o;
+  };
+  AttnScratch attn_scratch(int thread, int head_dim, int n_head) {
+    const size_t kb = size_t(kKeyBlock) * size_t(head_dim), states = size_t(kQueryChunk) * size_t(n_head);
+    const size_t t = size_t(thread);
+    return {att_k.data() + t * kb, att_v.data() + t * kb, att_kt.data() + t * kb, att_s.data() + t * kKeyBlock,
+            att_m.data() + t * states, att_l.data() + t * states, att_o.data() + t * states * size_t(head_dim)};
+  }
 
  private:
   friend class LlamaModel;

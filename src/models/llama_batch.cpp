@@ -70,14 +70,7 @@ void LlamaModel::attention_blocks(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWork
     work += int64_t(n) * (seqs[s].first_slot + n) * H * hd;
   }
   auto run_tasks = [&](int64_t begin, int64_t end, int thread) {
-    const size_t states = size_t(chunk) * size_t(H);
-    float* kf = ws.att_k.data() + size_t(thread) * KB * hd;
-    float* vf = ws.att_v.data() + size_t(thread) * KB * hd;
-    float* kt = ws.att_kt.data() + size_t(thread) * KB * hd;
-    float* sc = ws.att_s.data() + size_t(thread) * KB;
-    float* m = ws.att_m.data() + size_t(thread) * states;
-    float* l = ws.att_l.data() + size_t(thread) * states;
-    float* o = ws.att_o.data() + size_t(thread) * states * hd;
+    AttnTask at(ws, thread, hd, H, group);
     int s = int(std::upper_bound(task0.begin(), task0.end(), begin) - task0.begin()) - 1;
     for (int64_t task = begin; task < end; ++task) {
       while (task >= task0[size_t(s) + 1]) ++s;
@@ -85,44 +78,24 @@ void LlamaModel::attention_blocks(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWork
       const int n_chunks = (sq.n_tokens + chunk - 1) / chunk;
       const int64_t local = task - task0[size_t(s)];
       const int kvh = int(local / n_chunks);
-      const int h0 = kvh * group;
       const int t0 = int(local % n_chunks) * chunk;
       const int t1 = std::min(sq.n_tokens, t0 + chunk);
       const int first = sq.first_slot;
       const int n_kv = first + t1;  // keys visible to the last query of the chunk
-      const int n_state = (t1 - t0) * group;
       const size_t q_row0 = size_t(row0[size_t(s)]);
-      std::fill(m, m + n_state, -INFINITY);
-      std::fill(l, l + n_state, 0.0f);
-      std::fill(o, o + size_t(n_state) * hd, 0.0f);
+      at.begin(kvh, t0, t1);
       for (int b0 = 0; b0 < n_kv; b0 += KB) {
         const int nb = std::min(KB, n_kv - b0);
         for (int j = 0; j < nb;) {  // gather: whole runs of slots inside one KV block
           const int slot = b0 + j, off = slot % bt, n = std::min(bt - off, nb - j);
           const int blk = sq.blocks[slot / bt];
-          kernels::dequantize_row(kv_type, kv.k(blk, layer, kvh, off), kf + size_t(j) * hd, int64_t(n) * hd);
-          kernels::dequantize_row(kv_type, kv.v(blk, layer, kvh, off), vf + size_t(j) * hd, int64_t(n) * hd);
+          kernels::dequantize_row(kv_type, kv.k(blk, layer, kvh, off), at.kf + size_t(j) * hd, int64_t(n) * hd);
+          kernels::dequantize_row(kv_type, kv.v(blk, layer, kvh, off), at.vf + size_t(j) * hd, int64_t(n) * hd);
           j += n;
         }
-        transpose_keys(kf, kt, nb, hd);
-        for (int t = t0; t < t1; ++t) {
-          const int n_vis = std::min(nb, first + t + 1 - b0);  // causal: keys up to the query's slot
-          if (n_vis <= 0) continue;
-          for (int g = 0; g < group; ++g) {
-            const int st = (t - t0) * group + g;
-            attend_block(ws.q.data() + ((q_row0 + size_t(t)) * H + h0 + g) * hd, kt, vf, n_vis, hd, scale, sc, m[st],
-                         l[st], o + size_t(st) * hd);
-          }
-        }
+        at.fold(ws.q.data() + q_row0 * H * hd, first, b0, nb, scale);
       }
-      for (int t = t0; t < t1; ++t)
-        for (int g = 0; g < group; ++g) {
-          const int st = (t - t0) * group + g;
-          const float inv = 1.0f / l[st];
-          float* dst = ws.attn.data() + ((q_row0 + size_t(t)) * H + h0 + g) * hd;
-          const float* os = o + size_t(st) * hd;
-          for (int d = 0; d < hd; ++d) dst[d] = os[d] * inv;
-        }
+      at.finish(ws.attn.data() + q_row0 * H * hd);
     }
   };
   if (work < 65536) run_tasks(0, task0.back(), 0);

@@ -2,6 +2,7 @@
 // llama_batch.cpp: many sequences over KV blocks): exp, RMS norm, RoPE, online-softmax attention
 // blocks, SwiGLU. Internal to src/models; every includer gets its own copy (anonymous namespace).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -133,6 +134,49 @@ OMNI_MULTIVERSION void transpose_keys(const float* kf, float* kt, int n, int hd)
     }
   }
 }
+
+// One attention task of a thread: a chunk of queries t0..t1 of one KV head group, folded over key
+// blocks with an online softmax. The scratch is the thread's slice of the workspace.
+struct AttnTask {
+  float *kf, *vf, *kt, *sc, *m, *l, *o;
+  int hd, H, group, h0, t0, t1;
+  AttnTask(LlamaWorkspace& ws, int thread, int hd_, int H_, int group_) : hd(hd_), H(H_), group(group_) {
+    const auto s = ws.attn_scratch(thread, hd, H);
+    kf = s.kf, vf = s.vf, kt = s.kt, sc = s.sc, m = s.m, l = s.l, o = s.o;
+  }
+  // Starts queries t0..t1 of KV head kvh (query heads kvh*group ...).
+  void begin(int kvh, int t0_, int t1_) {
+    h0 = kvh * group, t0 = t0_, t1 = t1_;
+    const int n_state = (t1 - t0) * group;
+    std::fill(m, m + n_state, -INFINITY);
+    std::fill(l, l + n_state, 0.0f);
+    std::fill(o, o + size_t(n_state) * hd, 0.0f);
+  }
+  // Folds the nb keys/values of slots b0.. (rows in kf/vf) into every query; query t sits at slot
+  // first + t and sees keys up to it. q: the query rows [t][H][hd] (row t at q + t * H * hd).
+  void fold(const float* q, int first, int b0, int nb, float scale) {
+    transpose_keys(kf, kt, nb, hd);
+    for (int t = t0; t < t1; ++t) {
+      const int n_vis = std::min(nb, first + t + 1 - b0);  // causal
+      if (n_vis <= 0) continue;
+      for (int g = 0; g < group; ++g) {
+        const int st = (t - t0) * group + g;
+        attend_block(q + (size_t(t) * H + h0 + g) * hd, kt, vf, n_vis, hd, scale, sc, m[st], l[st], o + size_t(st) * hd);
+      }
+    }
+  }
+  // Writes the normalised outputs to out rows [t][H][hd] (row t at out + t * H * hd).
+  void finish(float* out) const {
+    for (int t = t0; t < t1; ++t)
+      for (int g = 0; g < group; ++g) {
+        const int st = (t - t0) * group + g;
+        const float inv = 1.0f / l[st];
+        float* dst = out + (size_t(t) * H + h0 + g) * hd;
+        const float* os = o + size_t(st) * hd;
+        for (int d = 0; d < hd; ++d) dst[d] = os[d] * inv;
+      }
+  }
+};
 
 // gate <- silu(gate) * up over n elements.
 OMNI_MULTIVERSION void swiglu(float* gate, const float* up, int64_t n) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api_server.hpp"
 #include "http_client.hpp"
 #include "runtime/model.hpp"
 #include "server/app.hpp"
@@ -19,20 +20,6 @@ namespace {
 
 const std::string k_model = std::string(OMNI_TEST_DATA) + "/llm/mini-qwen2-q4_k_m.gguf";
 
-struct LlmServer {
-  explicit LlmServer(ServeConfig c) : log(LogLevel::quiet) {
-    c.server.port = 0;
-    services = build_services(c, log);
-    server = std::make_unique<Server>(c.server, log);
-    register_all_routes(*server, services, RouteConfig{""});
-    server->start();
-  }
-  ~LlmServer() { server->stop(); }
-  int port() const { return server->port(); }
-  Logger log;
-  std::shared_ptr<Services> services;
-  std::unique_ptr<Server> server;
-};
 
 ServeConfig llm_config(int parallel) {
   ServeConfig c;
@@ -76,11 +63,11 @@ std::string streamed_text(int port, const std::string& path, const Json& body) {
 }
 
 TEST(Batching, BatchInvarianceIsOnUnlessTurnedOff) {
-  LlmServer on(llm_config(4));
+  ApiServer on(llm_config(4));
   EXPECT_NE(http_request(on.port(), "GET", "/health").body.find("batch-invariant"), std::string::npos);
   ServeConfig c = llm_config(4);
   c.batch_invariant = false;
-  LlmServer off(c);
+  ApiServer off(c);
   const auto health = http_request(off.port(), "GET", "/health").body;
   EXPECT_EQ(health.find("batch-invariant"), std::string::npos) << health;
   EXPECT_NE(health.find("matrix-vector"), std::string::npos) << health;
@@ -90,7 +77,7 @@ TEST(Batching, BatchInvarianceIsOnUnlessTurnedOff) {
 }
 
 TEST(Batching, SixteenConcurrentSeededStreamsEqualOneAtATime) {
-  LlmServer s(llm_config(16));  // all sixteen decoded in the same steps
+  ApiServer s(llm_config(16));  // all sixteen decoded in the same steps
   struct Req { std::string path; Json body; };
   std::vector<Req> reqs;
   for (int i = 0; i < 16; ++i) {
@@ -140,7 +127,7 @@ void read_events(tcp::socket& sock, std::string& got, size_t n) {
 TEST(Batching, ALeavingClientIsDroppedAndTheOthersGoOnUnchanged) {
   ServeConfig c = llm_config(4);
   c.ctx = 32768;  // the abandoned stream cannot end by itself while the test watches
-  LlmServer s(c);
+  ApiServer s(c);
   const Json bias = no_eos_bias();
   auto body = [&](int seed, int max_tokens) {
     return Json{{"messages", {{{"role", "user"}, {"content", "go " + std::to_string(seed)}}}}, {"max_tokens", max_tokens},
@@ -180,7 +167,7 @@ TEST(Batching, PastTheDeadlineAnswers504AndFreesTheSequence) {
   ServeConfig c = llm_config(2);
   c.ctx = 32768;  // room for far more tokens than the mini model can make in 0.4 s
   c.server.request_timeout_s = 0.4;
-  LlmServer s(c);
+  ApiServer s(c);
   const Json body = {{"messages", {{{"role", "user"}, {"content", "go"}}}}, {"max_tokens", 1000000}, {"logit_bias", no_eos_bias()}};
   const auto t0 = std::chrono::steady_clock::now();
   auto r = http_request(s.port(), "POST", "/v1/chat/completions", body.dump());
@@ -196,7 +183,7 @@ TEST(Batching, PastTheDeadlineAnswers504AndFreesTheSequence) {
 TEST(Batching, AFullQueueAnswers429WithRetryAfter) {
   ServeConfig c = llm_config(1);
   c.server.max_in_flight = 2;  // also the LLM queue bound
-  LlmServer s(c);
+  ApiServer s(c);
   const Json bias = no_eos_bias();
   // The provider itself: one sequence running, two waiting (the queue of 2), the next refused.
   std::vector<std::shared_ptr<std::atomic<bool>>> flags;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/base64.hpp"
+#include "api_server.hpp"
 #include "http_client.hpp"
 #include "models/llm_random.hpp"
 #include "server/app.hpp"
@@ -20,19 +21,6 @@ namespace {
 
 const std::string k_data = OMNI_TEST_DATA;
 
-struct VisionServer {
-  explicit VisionServer(ServeConfig c) : log(LogLevel::quiet) {
-    c.server.port = 0;
-    services = build_services(c, log);
-    server = std::make_unique<Server>(c.server, log);
-    register_all_routes(*server, services, RouteConfig{""});
-    server->start();
-  }
-  ~VisionServer() { server->stop(); }
-  Logger log;
-  std::shared_ptr<Services> services;
-  std::unique_ptr<Server> server;
-};
 
 // A temporary file removed when it goes out of scope (here: when the test binary exits).
 struct TempFile {
@@ -93,7 +81,7 @@ std::string chat_body(bool image) {
 }  // namespace
 
 TEST(VisionApi, ImagePartsBecomeEmbeddingRows) {
-  VisionServer s(config(true));
+  ApiServer s(config(true));
   const auto text_only = http_request(s.server->port(), "POST", "/v1/chat/completions", chat_body(false));
   ASSERT_EQ(text_only.status, 200) << text_only.body;
   const auto with_image = http_request(s.server->port(), "POST", "/v1/chat/completions", chat_body(true));
@@ -108,10 +96,10 @@ TEST(VisionApi, ImagePartsBecomeEmbeddingRows) {
 TEST(VisionApi, PixelLimitAndMissingProjector) {
   ServeConfig c = config(true);
   c.limits.max_image_pixels = 1000;  // the 48x48 test image has 2304
-  VisionServer limited(c);
+  ApiServer limited(c);
   const auto big = http_request(limited.server->port(), "POST", "/v1/chat/completions", chat_body(true));
   EXPECT_EQ(big.status, 413) << big.body;
-  VisionServer blind(config(false));
+  ApiServer blind(config(false));
   const auto r = http_request(blind.server->port(), "POST", "/v1/chat/completions", chat_body(true));
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_NE(r.body.find("--mmproj"), std::string::npos) << r.body;
