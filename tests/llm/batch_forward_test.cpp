@@ -4,6 +4,8 @@
 // M-RoPE planes work as in Session; and the KV block pool allocates, frees, reuses and runs out.
 #include <gtest/gtest.h>
 
+#include "llm_test_util.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -22,18 +24,11 @@ using namespace omni;
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(OMNI_TEST_DATA) + "/llm/" + name; }
+using omni::test::max_abs;
+using omni::test::max_diff;
 
-double max_abs(const float* x, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(x[i])));
-  return m;
-}
-double max_diff(const float* a, const float* b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
-  return m;
-}
+std::string data(const std::string& name) { return omni::test::llm_data(name); }
+
 int argmax(const float* x, int n) { return int(std::max_element(x, x + n) - x); }
 
 // A prompt of n ids spread over the vocabulary, different for each seed.

@@ -4,6 +4,8 @@
 // next step, ends sequences past their deadline, and refuses what it cannot take.
 #include <gtest/gtest.h>
 
+#include "llm_test_util.hpp"
+
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(OMNI_TEST_DATA) + "/llm/" + name; }
+std::string data(const std::string& name) { return omni::test::llm_data(name); }
 
 std::vector<int32_t> prompt_of(int n, int seed, int n_vocab) {
   std::vector<int32_t> p;

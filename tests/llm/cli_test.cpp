@@ -2,6 +2,8 @@
 // golden references, generate / chat / bench llm running, and clear errors for bad input.
 #include <gtest/gtest.h>
 
+#include "llm_test_util.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,7 +16,7 @@ using namespace omni;
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(OMNI_TEST_DATA) + "/llm/" + name; }
+std::string data(const std::string& name) { return omni::test::llm_data(name); }
 
 struct Run {
   int status;

@@ -2,6 +2,8 @@
 // logits for 16 fixed tokens, 12 greedy tokens, and the tokenizations in tokens.json.
 #include <gtest/gtest.h>
 
+#include "llm_test_util.hpp"
+
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,7 +18,7 @@ namespace {
 
 const std::vector<int32_t> kTokens = {1, 50, 100, 200, 300, 7, 8, 9, 10, 11, 12, 13, 260, 270, 280, 290};
 
-std::string data(const std::string& name) { return std::string(OMNI_TEST_DATA) + "/llm/" + name; }
+std::string data(const std::string& name) { return omni::test::llm_data(name); }
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream f(path);

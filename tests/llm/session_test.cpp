@@ -2,6 +2,8 @@
 // embedding inputs, seeded reproducibility) and clear errors for bad model files and inputs.
 #include <gtest/gtest.h>
 
+#include "llm_test_util.hpp"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -18,20 +20,13 @@ using namespace omni;
 
 namespace {
 
+using omni::test::max_abs;
+using omni::test::max_diff;
+
 const std::vector<int32_t> kTokens = {1, 50, 100, 200, 300, 7, 8, 9, 10, 11, 12, 13, 260, 270, 280, 290};
 
-std::string data(const std::string& name) { return std::string(OMNI_TEST_DATA) + "/llm/" + name; }
+std::string data(const std::string& name) { return omni::test::llm_data(name); }
 
-double max_abs(const float* x, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(x[i])));
-  return m;
-}
-double max_diff(const float* a, const float* b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
-  return m;
-}
 
 class Invariants : public ::testing::TestWithParam<std::string> {};
 
