@@ -115,7 +115,7 @@ void run_matvec(const KernelTable& kt, DType t, int64_t k, const Problem& p, int
 TEST(Matvec, KernelsExistForHotTypes) {
   if (const KernelTable* t = kernel_table(Isa::avx512)) {
     for (DType d : {DType::f16, DType::bf16, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q8_0,
-                    DType::iq4_nl, DType::q4_k, DType::q5_k})
+                    DType::iq4_nl, DType::q4_k, DType::q5_k, DType::q2_k, DType::q3_k, DType::iq4_xs})
       EXPECT_NE(t->matvec[uint32_t(d)], nullptr) << dtype_name(d);
   }
 }

@@ -60,6 +60,7 @@ void fill_gemm_q_avx512(KernelTable& t);   // kernels_avx512.cpp
 void fill_matvec_avx512(KernelTable& t, bool vbmi);
 void fill_matvec_avx512vbmi(KernelTable& t);
 void fill_matvec_f16_avx512(KernelTable& t);  // matvec_f16_avx512.cpp
+void fill_matvec_lowbit_avx512(KernelTable& t);  // Q2_K, Q3_K, IQ4_XS: matvec_lowbit_avx512.cpp
 
 // The table for a given ISA, or nullptr when this CPU cannot run it.
 const KernelTable* kernel_table(Isa isa);

@@ -207,6 +207,7 @@ void fill_matvec_avx512(KernelTable& t, bool vbmi) {
   if (vbmi) fill_matvec_avx512vbmi(t);  // q5_0 / q5_1 with byte permutes
   set(DType::q4_k, kquant_prep_bytes, kquant_prep, kquant_matvec<false>);
   set(DType::q5_k, kquant_prep_bytes, kquant_prep, kquant_matvec<true>);
+  fill_matvec_lowbit_avx512(t);
   fill_matvec_f16_avx512(t);
 }
 

@@ -1,0 +1,278 @@
+// AVX-512 VNNI matrix x vector kernels for Q2_K, Q3_K and IQ4_XS (against Q8_K activations), in the
+// design of matvec_avx512.cpp: four weight rows per pass (spread_rows), the activation row prepared
+// once per call in the order the weights unpack to, and per-row vector accumulators (a row's result
+// does not depend on which rows it is grouped with).
+//
+// Q2_K / Q3_K: one 64-byte load of qs holds the four 2-bit planes of both 128-element halves; plane s
+// (bits 2s..2s+1) is one zmm whose 128-bit lanes are the 16-element sub-blocks 2s, 2s+1, 8+2s, 9+2s.
+// The prepared activation has the matching x for each plane. vpdpbusd gives per-lane sums of four
+// products (|sum| < 2^15), so two planes are packed in one i32 lane (i16 halves) and one
+// vpdpwssd applies both sub-block scales exactly.
+// IQ4_XS: the codebook (+128, unsigned) through vpshufb, vpdpbusd started from -128 * (the lane's sum
+// of x) (prepared), low and high nibbles of a 32-element sub-block in the same i32 lanes, then one
+// vpmulld by the sub-block scales.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "core/dtype.hpp"
+#include "kernels/x86/kernel_table.hpp"
+
+namespace omni::kernels {
+namespace avx512_lowbit {
+namespace {
+
+#include "kernels/x86/matvec_q8fam.inc"
+
+// ---- Q2_K / Q3_K -----------------------------------------------------------------------------
+// Prepared super-block (320 bytes): X_s (s = 0..3) = {x[32s..32s+32), x[128+32s..128+32s+32)} as
+// 4 zmm, then the 16 bsums times kBsumMul (i16), then dy (f32).
+constexpr size_t kPStride = 320;
+size_t plane_prep_bytes(int64_t k) { return size_t(k / 256) * kPStride; }
+template <int kBsumMul>
+void plane_prep(const void* conv, int64_t k, void* dst) {
+  const auto* a = static_cast<const uint8_t*>(conv);
+  auto* out = static_cast<uint8_t*>(dst);
+  for (int64_t i = 0; i < k / 256; ++i, out += kPStride, a += sizeof(BlockQ8_K)) {
+    const uint8_t* qs = a + offsetof(BlockQ8_K, qs);
+    for (int s = 0; s < 4; ++s) {
+      std::memcpy(out + 64 * s, qs + 32 * s, 32);
+      std::memcpy(out + 64 * s + 32, qs + 128 + 32 * s, 32);
+    }
+    int16_t bs[16];
+    std::memcpy(bs, a + offsetof(BlockQ8_K, bsums), 32);
+    for (int16_t& b : bs) b = int16_t(kBsumMul * b);
+    std::memcpy(out + 256, bs, 32);
+    std::memcpy(out + 288, a + offsetof(BlockQ8_K, d), 4);
+  }
+}
+
+// vpshufb controls spreading the 16 sub-block scale bytes over the i16 pairs of a packed plane
+// pair: in 128-bit lane j the i32 lanes hold (plane a, plane b) of sub-blocks idx(a, j), idx(b, j),
+// idx(s, j) = 8 * (j / 2) + 2s + j % 2. kZx: zero-extended (low byte), kHi: into the high byte (for
+// an arithmetic shift right by 8: sign extension).
+#define OMNI_ZX(a, b) a, -128, b, -128, a, -128, b, -128, a, -128, b, -128, a, -128, b, -128
+#define OMNI_HI(a, b) -128, a, -128, b, -128, a, -128, b, -128, a, -128, b, -128, a, -128, b
+alignas(64) constexpr int8_t kZx[2][64] = {{OMNI_ZX(0, 2), OMNI_ZX(1, 3), OMNI_ZX(8, 10), OMNI_ZX(9, 11)},
+                                           {OMNI_ZX(4, 6), OMNI_ZX(5, 7), OMNI_ZX(12, 14), OMNI_ZX(13, 15)}};
+alignas(64) constexpr int8_t kHi[2][64] = {{OMNI_HI(0, 2), OMNI_HI(1, 3), OMNI_HI(8, 10), OMNI_HI(9, 11)},
+                                           {OMNI_HI(4, 6), OMNI_HI(5, 7), OMNI_HI(12, 14), OMNI_HI(13, 15)}};
+#undef OMNI_ZX
+#undef OMNI_HI
+
+// Packed pair of planes: i32 lanes with (dot a) in the low i16 and (dot b) in the high i16; each dot
+// is a sum of four products of a weight 0..7 and an activation -128..127, so both fit i16 exactly.
+// (Not (dot b) << 16 + (dot a): a negative dot a would borrow from the high half.)
+inline __m512i plane_pair(__m512i wa, __m512i xa, __m512i wb, __m512i xb) {
+  const __m512i z = _mm512_setzero_si512();
+  const __m512i hb = _mm512_slli_epi32(_mm512_dpbusd_epi32(z, wb, xb), 16);
+  return _mm512_mask_blend_epi16(0x55555555u, hb, _mm512_dpbusd_epi32(z, wa, xa));
+}
+
+template <int R>
+void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
+  constexpr size_t kB = sizeof(BlockQ2_K);
+  const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0F);
+  const __m512i c01 = _mm512_load_si512(kZx[0]), c23 = _mm512_load_si512(kZx[1]);
+  __m512 facc[R];
+  __m256 macc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps(), macc[r] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* ap = prep + size_t(i) * kPStride;
+    const __m512i x0 = _mm512_load_si512(ap), x1 = _mm512_load_si512(ap + 64);
+    const __m512i x2 = _mm512_load_si512(ap + 128), x3 = _mm512_load_si512(ap + 192);
+    const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256));
+    const __m128 vdy = _mm_broadcast_ss(reinterpret_cast<const float*>(ap + 288));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
+      const __m128i sc8 = loadu128(bp);  // scale | min << 4
+      const __m512i sc = _mm512_and_si512(_mm512_broadcast_i32x4(sc8), m4);
+      const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ2_K, qs));
+      const __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
+      const __m512i p2 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m3), p3 = _mm512_and_si512(_mm512_srli_epi16(q, 6), m3);
+      const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
+      const __m512i isum = _mm512_dpwssd_epi32(_mm512_madd_epi16(t01, _mm512_shuffle_epi8(sc, c01)), t23,
+                                               _mm512_shuffle_epi8(sc, c23));
+      const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm512_castsi512_si128(m4)));
+      const __m256i mi = _mm256_madd_epi16(mins, bs);
+      const __m128 f = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(int(ld32(bp + offsetof(BlockQ2_K, d))))), vdy);
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(f), facc[r]);
+      macc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_broadcastss_ps(_mm_permute_ps(f, 0x55)), macc[r]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) facc[r] = _mm512_mask_sub_ps(facc[r], 0xFF, facc[r], _mm512_castps256_ps512(macc[r]));
+  store_sums<R>(facc, y, ys);
+}
+
+// The 16 Q3_K scales s_j - 32 as signed bytes (6-bit values: low 4 bits in bytes 0..7, both
+// nibbles; high 2 bits in bytes 8..11, byte k bits 2m..2m+1 for s_{k+4m}).
+inline __m128i q3k_scale_bytes(const uint8_t* S) {
+  const uint32_t u0 = ld32(S), u1 = ld32(S + 4), h = ld32(S + 8);
+  const uint32_t s0 = (u0 & 0x0F0F0F0Fu) | ((h << 4) & 0x30303030u);
+  const uint32_t s1 = (u1 & 0x0F0F0F0Fu) | ((h << 2) & 0x30303030u);
+  const uint32_t s2 = ((u0 >> 4) & 0x0F0F0F0Fu) | (h & 0x30303030u);
+  const uint32_t s3 = ((u1 >> 4) & 0x0F0F0F0Fu) | ((h >> 2) & 0x30303030u);
+  const __m128i v = _mm_set_epi64x(int64_t(uint64_t(s2) | uint64_t(s3) << 32), int64_t(uint64_t(s0) | uint64_t(s1) << 32));
+  return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+// Q3_K: unsigned weights u = low 2 bits + 4 * hmask bit (0..7); the -4 comes back through the
+// bsums (prepared as -4 * bsums): + sum_j s_j * (-4 * bsums_j).
+template <int R>
+void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
+  constexpr size_t kB = sizeof(BlockQ3_K);
+  const __m512i m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+  const __m512i c01 = _mm512_load_si512(kHi[0]), c23 = _mm512_load_si512(kHi[1]);
+  // hmask bit 4h+s of byte l belongs to element 128h+32s+l: the upper half (h = 1) shifted by 4.
+  const __m512i hshift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  __m512 facc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* ap = prep + size_t(i) * kPStride;
+    const __m512i x0 = _mm512_load_si512(ap), x1 = _mm512_load_si512(ap + 64);
+    const __m512i x2 = _mm512_load_si512(ap + 128), x3 = _mm512_load_si512(ap + 192);
+    const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256));
+    float dy;
+    std::memcpy(&dy, ap + 288, 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
+      const __m128i sc8 = q3k_scale_bytes(bp + offsetof(BlockQ3_K, scales));
+      const __m512i sc = _mm512_broadcast_i32x4(sc8);
+      const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ3_K, qs));
+      const __m512i hm = _mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift);
+      __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
+      __m512i p2 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m3), p3 = _mm512_and_si512(_mm512_srli_epi16(q, 6), m3);
+      p0 = _mm512_mask_add_epi8(p0, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(1)), p0, four);
+      p1 = _mm512_mask_add_epi8(p1, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(2)), p1, four);
+      p2 = _mm512_mask_add_epi8(p2, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(4)), p2, four);
+      p3 = _mm512_mask_add_epi8(p3, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(8)), p3, four);
+      const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
+      const __m512i s01 = _mm512_srai_epi16(_mm512_shuffle_epi8(sc, c01), 8);
+      const __m512i s23 = _mm512_srai_epi16(_mm512_shuffle_epi8(sc, c23), 8);
+      const __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bs);
+      __m512i isum = _mm512_dpwssd_epi32(_mm512_madd_epi16(t01, s01), t23, s23);
+      isum = _mm512_add_epi32(isum, _mm512_zextsi256_si512(corr));
+      const float d = h2f(ld16(bp + offsetof(BlockQ3_K, d))) * dy;
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), facc[r]);
+    }
+  }
+  store_sums<R>(facc, y, ys);
+}
+
+// ---- IQ4_XS ----------------------------------------------------------------------------------
+// Prepared super-block (448 bytes): for c = 0, 1 (sub-blocks 4c..4c+3, one per 128-bit lane) the
+// x of the low nibbles (elements 0..15 of each sub-block) and of the high nibbles (16..31), 4 zmm;
+// then z_c = -128 * (each i32 lane's sum of x over both), 2 zmm; then dy (f32).
+constexpr size_t kXStride = 448;
+size_t iq4xs_prep_bytes(int64_t k) { return size_t(k / 256) * kXStride; }
+void iq4xs_prep(const void* conv, int64_t k, void* dst) {
+  const auto* a = static_cast<const uint8_t*>(conv);
+  auto* out = static_cast<uint8_t*>(dst);
+  for (int64_t i = 0; i < k / 256; ++i, out += kXStride, a += sizeof(BlockQ8_K)) {
+    const uint8_t* qs = a + offsetof(BlockQ8_K, qs);
+    for (int c = 0; c < 2; ++c) {
+      uint8_t* xc = out + 128 * c;
+      for (int j = 0; j < 4; ++j) {
+        std::memcpy(xc + 16 * j, qs + 32 * (4 * c + j), 16);
+        std::memcpy(xc + 64 + 16 * j, qs + 32 * (4 * c + j) + 16, 16);
+      }
+      int32_t z[16];
+      for (int t = 0; t < 16; ++t) {
+        int s = 0;
+        for (int b = 0; b < 4; ++b) s += int8_t(xc[4 * t + b]) + int8_t(xc[64 + 4 * t + b]);
+        z[t] = -128 * s;
+      }
+      std::memcpy(out + 256 + 64 * c, z, 64);
+    }
+    std::memcpy(out + 384, a + offsetof(BlockQ8_K, d), 4);
+  }
+}
+
+// The 8 IQ4_XS sub-block scales ls (0..63, biased by 32) as the bytes of a u64 (general
+// registers: nibbles of scales_l and bit pairs of scales_h spread to bytes).
+inline uint64_t iq4xs_scale_bytes(const uint8_t* blk) {
+  uint64_t lo = ld32(blk + offsetof(BlockIQ4_XS, scales_l));
+  lo = (lo | lo << 16) & 0x0000FFFF0000FFFFull;
+  lo = (lo | lo << 8) & 0x00FF00FF00FF00FFull;
+  lo = (lo | lo << 4) & 0x0F0F0F0F0F0F0F0Full;
+  uint64_t hi = ld16(blk + offsetof(BlockIQ4_XS, scales_h));
+  hi = (hi | hi << 24) & 0x000000FF000000FFull;
+  hi = (hi | hi << 12) & 0x000F000F000F000Full;
+  hi = (hi | hi << 6) & 0x0303030303030303ull;
+  return lo | hi << 4;
+}
+
+template <int R>
+void iq4xs_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
+  constexpr size_t kB = sizeof(BlockIQ4_XS);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  // IQ4_NL codebook + 128 (1..241)
+  const __m512i tab = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15));
+  const __m512i idx0 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i idx1 = _mm512_add_epi32(idx0, _mm512_set1_epi32(4));
+  __m512 facc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* ap = prep + size_t(i) * kXStride;
+    const __m512i xl0 = _mm512_load_si512(ap), xh0 = _mm512_load_si512(ap + 64);
+    const __m512i xl1 = _mm512_load_si512(ap + 128), xh1 = _mm512_load_si512(ap + 192);
+    const __m512i z0 = _mm512_load_si512(ap + 256), z1 = _mm512_load_si512(ap + 320);
+    float dy;
+    std::memcpy(&dy, ap + 384, 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
+      const __m512i q0 = _mm512_loadu_si512(bp + offsetof(BlockIQ4_XS, qs));
+      const __m512i q1 = _mm512_loadu_si512(bp + offsetof(BlockIQ4_XS, qs) + 64);
+      const __m512i l0 = _mm512_shuffle_epi8(tab, _mm512_and_si512(q0, m4));
+      const __m512i h0 = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4));
+      const __m512i l1 = _mm512_shuffle_epi8(tab, _mm512_and_si512(q1, m4));
+      const __m512i h1 = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4));
+      const __m512i d0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z0, l0, xl0), h0, xh0);
+      const __m512i d1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z1, l1, xl1), h1, xh1);
+      const __m128i ls = _mm_cvtsi64_si128(int64_t(iq4xs_scale_bytes(bp)));
+      const __m512i sc = _mm512_cvtepi8_epi32(_mm_sub_epi8(ls, _mm_set1_epi8(32)));
+      const __m512i isum = _mm512_add_epi32(_mm512_mullo_epi32(d0, _mm512_permutexvar_epi32(idx0, sc)),
+                                            _mm512_mullo_epi32(d1, _mm512_permutexvar_epi32(idx1, sc)));
+      const float d = h2f(ld16(bp + offsetof(BlockIQ4_XS, d))) * dy;
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), facc[r]);
+    }
+  }
+  store_sums<R>(facc, y, ys);
+}
+
+template <void (*Rows4)(int64_t, const uint8_t*, size_t, const uint8_t*, float*, int64_t),
+          void (*Rows1)(int64_t, const uint8_t*, size_t, const uint8_t*, float*, int64_t)>
+void lowbit_matvec(int64_t k, const void* vw, size_t ws, int64_t n_rows, const void* prep, float* y) {
+  const auto* w = static_cast<const uint8_t*>(vw);
+  const auto* p = static_cast<const uint8_t*>(prep);
+  const int64_t nsb = k / 256;
+  spread_rows(
+      n_rows, [&](int64_t i, int64_t q) { Rows4(nsb, w + size_t(i) * ws, size_t(q) * ws, p, y + i, q); },
+      [&](int64_t r) { Rows1(nsb, w + size_t(r) * ws, ws, p, y + r, 1); });
+}
+
+}  // namespace
+}  // namespace avx512_lowbit
+
+void fill_matvec_lowbit_avx512(KernelTable& t) {
+  using namespace avx512_lowbit;
+  auto set = [&t](DType d, size_t (*bytes)(int64_t), void (*prep)(const void*, int64_t, void*), MatvecFn fn) {
+    t.matvec[uint32_t(d)] = fn;
+    t.matvec_prep[uint32_t(d)] = MatvecPrep{bytes, prep};
+  };
+  set(DType::q2_k, plane_prep_bytes, plane_prep<1>, lowbit_matvec<q2k_rows<4>, q2k_rows<1>>);
+  set(DType::q3_k, plane_prep_bytes, plane_prep<-4>, lowbit_matvec<q3k_rows<4>, q3k_rows<1>>);
+  set(DType::iq4_xs, iq4xs_prep_bytes, iq4xs_prep, lowbit_matvec<iq4xs_rows<4>, iq4xs_rows<1>>);
+}
+
+}  // namespace omni::kernels
