@@ -26,6 +26,22 @@ namespace {
 
 #include "kernels/x86/matvec_q8fam.inc"
 
+// The f16 at p + r * s of R (<= 4) rows, times dy, to out[0..R) (then read back with broadcast loads).
+template <int R>
+inline void row_scales(const uint8_t* p, size_t s, float dy, float* out) {
+  uint64_t v = 0;
+  for (int r = 0; r < R; ++r) v |= uint64_t(ld16(p + size_t(r) * s)) << (16 * r);
+  _mm_store_ps(out, _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(v))), _mm_set1_ps(dy)));
+}
+// The (d, dmin) f16 pairs at p + r * s of R (<= 4) rows, times dy, to out[0..2R).
+template <int R>
+inline void row_scale_pairs(const uint8_t* p, size_t s, float dy, float* out) {
+  uint64_t v[2] = {0, 0};
+  for (int r = 0; r < R; ++r) v[r / 2] |= uint64_t(ld32(p + size_t(r) * s)) << (32 * (r % 2));
+  const __m128i h = _mm_insert_epi64(_mm_cvtsi64_si128(int64_t(v[0])), int64_t(v[1]), 1);
+  _mm256_store_ps(out, _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(dy)));
+}
+
 // ---- Q2_K / Q3_K -----------------------------------------------------------------------------
 // Prepared super-block (320 bytes): X_s (s = 0..3) = {x[32s..32s+32), x[128+32s..128+32s+32)} as
 // 4 zmm, then the 16 bsums times kBsumMul (i16), then dy (f32).
@@ -51,16 +67,16 @@ void plane_prep(const void* conv, int64_t k, void* dst) {
 
 // vpshufb controls spreading the 16 sub-block scale bytes over the i16 pairs of a packed plane
 // pair: in 128-bit lane j the i32 lanes hold (plane a, plane b) of sub-blocks idx(a, j), idx(b, j),
-// idx(s, j) = 8 * (j / 2) + 2s + j % 2. kZx: zero-extended (low byte), kHi: into the high byte (for
-// an arithmetic shift right by 8: sign extension).
+// idx(s, j) = 8 * (j / 2) + 2s + j % 2 (Q2_K: bytes zero-extended to i16).
 #define OMNI_ZX(a, b) a, -128, b, -128, a, -128, b, -128, a, -128, b, -128, a, -128, b, -128
-#define OMNI_HI(a, b) -128, a, -128, b, -128, a, -128, b, -128, a, -128, b, -128, a, -128, b
 alignas(64) constexpr int8_t kZx[2][64] = {{OMNI_ZX(0, 2), OMNI_ZX(1, 3), OMNI_ZX(8, 10), OMNI_ZX(9, 11)},
                                            {OMNI_ZX(4, 6), OMNI_ZX(5, 7), OMNI_ZX(12, 14), OMNI_ZX(13, 15)}};
-alignas(64) constexpr int8_t kHi[2][64] = {{OMNI_HI(0, 2), OMNI_HI(1, 3), OMNI_HI(8, 10), OMNI_HI(9, 11)},
-                                           {OMNI_HI(4, 6), OMNI_HI(5, 7), OMNI_HI(12, 14), OMNI_HI(13, 15)}};
+// vpermw indices (Q3_K, scales as 16 i16): the same pairs.
+#define OMNI_W(a, b) a, b, a, b, a, b, a, b
+alignas(64) constexpr int16_t kPerm[2][32] = {{OMNI_W(0, 2), OMNI_W(1, 3), OMNI_W(8, 10), OMNI_W(9, 11)},
+                                              {OMNI_W(4, 6), OMNI_W(5, 7), OMNI_W(12, 14), OMNI_W(13, 15)}};
+#undef OMNI_W
 #undef OMNI_ZX
-#undef OMNI_HI
 
 // Packed pair of planes: i32 lanes with (dot a) in the low i16 and (dot b) in the high i16; each dot
 // is a sum of four products of a weight 0..7 and an activation -128..127, so both fit i16 exactly.
@@ -85,7 +101,10 @@ void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
     const __m512i x0 = _mm512_load_si512(ap), x1 = _mm512_load_si512(ap + 64);
     const __m512i x2 = _mm512_load_si512(ap + 128), x3 = _mm512_load_si512(ap + 192);
     const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256));
-    const __m128 vdy = _mm_broadcast_ss(reinterpret_cast<const float*>(ap + 288));
+    float dy;
+    std::memcpy(&dy, ap + 288, 4);
+    alignas(32) float dd[8];  // (d, dmin) * dy of each row
+    row_scale_pairs<R>(w + size_t(i) * kB + offsetof(BlockQ2_K, d), ws, dy, dd);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
@@ -99,9 +118,8 @@ void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
                                                _mm512_shuffle_epi8(sc, c23));
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm512_castsi512_si128(m4)));
       const __m256i mi = _mm256_madd_epi16(mins, bs);
-      const __m128 f = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(int(ld32(bp + offsetof(BlockQ2_K, d))))), vdy);
-      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(f), facc[r]);
-      macc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_broadcastss_ps(_mm_permute_ps(f, 0x55)), macc[r]);
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[2 * r]), facc[r]);
+      macc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_set1_ps(dd[2 * r + 1]), macc[r]);
     }
   }
 #pragma GCC unroll 4
@@ -127,7 +145,7 @@ template <int R>
 void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
   constexpr size_t kB = sizeof(BlockQ3_K);
   const __m512i m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
-  const __m512i c01 = _mm512_load_si512(kHi[0]), c23 = _mm512_load_si512(kHi[1]);
+  const __m512i c01 = _mm512_load_si512(kPerm[0]), c23 = _mm512_load_si512(kPerm[1]);
   // hmask bit 4h+s of byte l belongs to element 128h+32s+l: the upper half (h = 1) shifted by 4.
   const __m512i hshift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   __m512 facc[R];
@@ -140,11 +158,13 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
     const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256));
     float dy;
     std::memcpy(&dy, ap + 288, 4);
+    alignas(16) float dd[4];  // d * dy of each row
+    row_scales<R>(w + size_t(i) * kB + offsetof(BlockQ3_K, d), ws, dy, dd);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
-      const __m128i sc8 = q3k_scale_bytes(bp + offsetof(BlockQ3_K, scales));
-      const __m512i sc = _mm512_broadcast_i32x4(sc8);
+      const __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(bp + offsetof(BlockQ3_K, scales)));
+      const __m512i sc = _mm512_castsi256_si512(sc16);  // vpermw reads lanes 0..15 only
       const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ3_K, qs));
       const __m512i hm = _mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift);
       __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
@@ -154,13 +174,11 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
       p2 = _mm512_mask_add_epi8(p2, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(4)), p2, four);
       p3 = _mm512_mask_add_epi8(p3, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(8)), p3, four);
       const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
-      const __m512i s01 = _mm512_srai_epi16(_mm512_shuffle_epi8(sc, c01), 8);
-      const __m512i s23 = _mm512_srai_epi16(_mm512_shuffle_epi8(sc, c23), 8);
-      const __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bs);
-      __m512i isum = _mm512_dpwssd_epi32(_mm512_madd_epi16(t01, s01), t23, s23);
-      isum = _mm512_add_epi32(isum, _mm512_zextsi256_si512(corr));
-      const float d = h2f(ld16(bp + offsetof(BlockQ3_K, d))) * dy;
-      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), facc[r]);
+      const __m256i corr = _mm256_madd_epi16(sc16, bs);
+      const __m512i isum = _mm512_dpwssd_epi32(
+          _mm512_dpwssd_epi32(_mm512_zextsi256_si512(corr), t01, _mm512_permutexvar_epi16(c01, sc)), t23,
+          _mm512_permutexvar_epi16(c23, sc));
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[r]), facc[r]);
     }
   }
   store_sums<R>(facc, y, ys);
@@ -228,6 +246,8 @@ void iq4xs_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, f
     const __m512i z0 = _mm512_load_si512(ap + 256), z1 = _mm512_load_si512(ap + 320);
     float dy;
     std::memcpy(&dy, ap + 384, 4);
+    alignas(16) float dd[4];  // d * dy of each row
+    row_scales<R>(w + size_t(i) * kB + offsetof(BlockIQ4_XS, d), ws, dy, dd);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
@@ -243,8 +263,7 @@ void iq4xs_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, f
       const __m512i sc = _mm512_cvtepi8_epi32(_mm_sub_epi8(ls, _mm_set1_epi8(32)));
       const __m512i isum = _mm512_add_epi32(_mm512_mullo_epi32(d0, _mm512_permutexvar_epi32(idx0, sc)),
                                             _mm512_mullo_epi32(d1, _mm512_permutexvar_epi32(idx1, sc)));
-      const float d = h2f(ld16(bp + offsetof(BlockIQ4_XS, d))) * dy;
-      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), facc[r]);
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[r]), facc[r]);
     }
   }
   store_sums<R>(facc, y, ys);
