@@ -87,56 +87,74 @@ inline __m512i plane_pair(__m512i wa, __m512i xa, __m512i wb, __m512i xb) {
   return _mm512_mask_blend_epi16(0x55555555u, hb, _mm512_dpbusd_epi32(z, wa, xa));
 }
 
+// Q2_K: sum_j d * s_j * (q . x)_j - dmin * m_j * bsums_j; the mins part of two rows shares one zmm
+// (lanes 0..7 the first row's, 8..15 the second's).
 template <int R>
 void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
   constexpr size_t kB = sizeof(BlockQ2_K);
+  constexpr int kPairs = (R + 1) / 2;
   const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0F);
   const __m512i c01 = _mm512_load_si512(kZx[0]), c23 = _mm512_load_si512(kZx[1]);
-  __m512 facc[R];
-  __m256 macc[R];
+  __m512 facc[R], macc[kPairs];
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps(), macc[r] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int p = 0; p < kPairs; ++p) macc[p] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* ap = prep + size_t(i) * kPStride;
+    const uint8_t* wi = w + size_t(i) * kB;
     const __m512i x0 = _mm512_load_si512(ap), x1 = _mm512_load_si512(ap + 64);
     const __m512i x2 = _mm512_load_si512(ap + 128), x3 = _mm512_load_si512(ap + 192);
-    const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256));
     float dy;
     std::memcpy(&dy, ap + 288, 4);
     alignas(32) float dd[8];  // (d, dmin) * dy of each row
-    row_scale_pairs<R>(w + size_t(i) * kB + offsetof(BlockQ2_K, d), ws, dy, dd);
+    row_scale_pairs<R>(wi + offsetof(BlockQ2_K, d), ws, dy, dd);
+    asm volatile("" : : "r"(dd) : "memory");  // read back with broadcast loads (not shuffles)
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
-      const __m128i sc8 = loadu128(bp);  // scale | min << 4
-      const __m512i sc = _mm512_and_si512(_mm512_broadcast_i32x4(sc8), m4);
+      const uint8_t* bp = wi + size_t(r) * ws;
+      const __m512i sc = _mm512_and_si512(_mm512_broadcast_i32x4(loadu128(bp)), m4);
       const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ2_K, qs));
       const __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
       const __m512i p2 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m3), p3 = _mm512_and_si512(_mm512_srli_epi16(q, 6), m3);
       const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
       const __m512i isum = _mm512_dpwssd_epi32(_mm512_madd_epi16(t01, _mm512_shuffle_epi8(sc, c01)), t23,
                                                _mm512_shuffle_epi8(sc, c23));
-      const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm512_castsi512_si128(m4)));
-      const __m256i mi = _mm256_madd_epi16(mins, bs);
       facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[2 * r]), facc[r]);
-      macc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_set1_ps(dd[2 * r + 1]), macc[r]);
+    }
+    const __m512i bs = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256)));
+#pragma GCC unroll 2
+    for (int p = 0; p < kPairs; ++p) {
+      const uint8_t* bp = wi + size_t(2 * p) * ws;
+      __m256i s2 = _mm256_zextsi128_si256(loadu128(bp));
+      __m512 f = _mm512_set1_ps(dd[4 * p + 1]);
+      if (2 * p + 1 < R) {
+        s2 = _mm256_inserti128_si256(s2, loadu128(bp + ws), 1);
+        f = _mm512_insertf32x8(f, _mm256_set1_ps(dd[4 * p + 3]), 1);
+      }
+      const __m512i mins = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(s2, 4), _mm512_castsi512_si256(m4)));
+      macc[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bs)), f, macc[p]);
     }
   }
+  // Lanes 0..7 of each row: the same lane order whichever half of a pair the row was in.
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) facc[r] = _mm512_mask_sub_ps(facc[r], 0xFF, facc[r], _mm512_castps256_ps512(macc[r]));
+  for (int r = 0; r < R; ++r) {
+    const __m512 m = r % 2 ? _mm512_shuffle_f32x4(macc[r / 2], macc[r / 2], 0xEE) : macc[r / 2];
+    facc[r] = _mm512_mask_sub_ps(facc[r], 0xFF, facc[r], m);
+  }
   store_sums<R>(facc, y, ys);
 }
 
-// The 16 Q3_K scales s_j - 32 as signed bytes (6-bit values: low 4 bits in bytes 0..7, both
-// nibbles; high 2 bits in bytes 8..11, byte k bits 2m..2m+1 for s_{k+4m}).
-inline __m128i q3k_scale_bytes(const uint8_t* S) {
-  const uint32_t u0 = ld32(S), u1 = ld32(S + 4), h = ld32(S + 8);
-  const uint32_t s0 = (u0 & 0x0F0F0F0Fu) | ((h << 4) & 0x30303030u);
-  const uint32_t s1 = (u1 & 0x0F0F0F0Fu) | ((h << 2) & 0x30303030u);
-  const uint32_t s2 = ((u0 >> 4) & 0x0F0F0F0Fu) | (h & 0x30303030u);
-  const uint32_t s3 = ((u1 >> 4) & 0x0F0F0F0Fu) | ((h >> 2) & 0x30303030u);
-  const __m128i v = _mm_set_epi64x(int64_t(uint64_t(s2) | uint64_t(s3) << 32), int64_t(uint64_t(s0) | uint64_t(s1) << 32));
-  return _mm_sub_epi8(v, _mm_set1_epi8(32));
+// The 16 Q3_K scales s_j - 32 as signed bytes, decoded in a vector register from the 16 bytes that
+// end the block (the 12 scale bytes are bytes 2..13): low 4 bits of s_j in byte j (j < 8) or the high
+// nibble of byte j - 8; high 2 bits of s_j in bits 2m..2m+1 of byte 8 + j % 4, m = j / 4.
+inline __m128i q3k_scale_bytes(const uint8_t* blk) {
+  const __m128i v = loadu128(blk + sizeof(BlockQ3_K) - 16);
+  const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9));
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi16(a, _mm_setr_epi16(0, 0, 0, 0, 4, 4, 4, 4)), _mm_set1_epi8(0x0F));
+  const __m128i b = _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
+  const __m128i h = _mm_rolv_epi32(b, _mm_setr_epi32(4, 2, 0, 30));  // bits 2m..2m+1 to bits 4..5
+  return _mm_sub_epi8(_mm_ternarylogic_epi32(lo, h, _mm_set1_epi8(0x30), 0xF8), _mm_set1_epi8(32));  // lo | (h & 0x30)
 }
 
 // Q3_K: unsigned weights u = low 2 bits + 4 * hmask bit (0..7); the -4 comes back through the
@@ -160,10 +178,11 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
     std::memcpy(&dy, ap + 288, 4);
     alignas(16) float dd[4];  // d * dy of each row
     row_scales<R>(w + size_t(i) * kB + offsetof(BlockQ3_K, d), ws, dy, dd);
+    asm volatile("" : : "r"(dd) : "memory");  // read back with broadcast loads (not shuffles)
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
-      const __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(bp + offsetof(BlockQ3_K, scales)));
+      const __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(bp));
       const __m512i sc = _mm512_castsi256_si512(sc16);  // vpermw reads lanes 0..15 only
       const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ3_K, qs));
       const __m512i hm = _mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift);
@@ -248,6 +267,7 @@ void iq4xs_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, f
     std::memcpy(&dy, ap + 384, 4);
     alignas(16) float dd[4];  // d * dy of each row
     row_scales<R>(w + size_t(i) * kB + offsetof(BlockIQ4_XS, d), ws, dy, dd);
+    asm volatile("" : : "r"(dd) : "memory");  // read back with broadcast loads (not shuffles)
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
