@@ -158,11 +158,22 @@ inline __m128i q3k_scale_bytes(const uint8_t* blk) {
 }
 
 // Q3_K: unsigned weights u = low 2 bits + 4 * hmask bit (0..7); the -4 comes back through the
-// bsums (prepared as -4 * bsums): + sum_j s_j * (-4 * bsums_j).
+// bsums (prepared as -4 * bsums): + sum_j s_j * (-4 * bsums_j). The hmask bits of plane s become
+// 4 or 0 by a vpshufb of the 4 bits a byte holds (kHbit[s][i] = 4 * bit s of i).
+#define OMNI_HB(s) {0, ((1 >> s) & 1) * 4, ((2 >> s) & 1) * 4, ((3 >> s) & 1) * 4, ((4 >> s) & 1) * 4, ((5 >> s) & 1) * 4, \
+  ((6 >> s) & 1) * 4, ((7 >> s) & 1) * 4, ((8 >> s) & 1) * 4, ((9 >> s) & 1) * 4, ((10 >> s) & 1) * 4, ((11 >> s) & 1) * 4, \
+  ((12 >> s) & 1) * 4, ((13 >> s) & 1) * 4, ((14 >> s) & 1) * 4, ((15 >> s) & 1) * 4}
+alignas(16) constexpr int8_t kHbit[4][16] = {OMNI_HB(0), OMNI_HB(1), OMNI_HB(2), OMNI_HB(3)};
+#undef OMNI_HB
+inline __m512i hbit_table(int s) {
+  return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kHbit[s])));
+}
+
 template <int R>
 void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
   constexpr size_t kB = sizeof(BlockQ3_K);
-  const __m512i m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+  const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0F);
+  const __m512i hb0 = hbit_table(0), hb1 = hbit_table(1), hb2 = hbit_table(2), hb3 = hbit_table(3);
   const __m512i c01 = _mm512_load_si512(kPerm[0]), c23 = _mm512_load_si512(kPerm[1]);
   // hmask bit 4h+s of byte l belongs to element 128h+32s+l: the upper half (h = 1) shifted by 4.
   const __m512i hshift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
@@ -185,13 +196,12 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
       const __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(bp));
       const __m512i sc = _mm512_castsi256_si512(sc16);  // vpermw reads lanes 0..15 only
       const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ3_K, qs));
-      const __m512i hm = _mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift);
-      __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
-      __m512i p2 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m3), p3 = _mm512_and_si512(_mm512_srli_epi16(q, 6), m3);
-      p0 = _mm512_mask_add_epi8(p0, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(1)), p0, four);
-      p1 = _mm512_mask_add_epi8(p1, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(2)), p1, four);
-      p2 = _mm512_mask_add_epi8(p2, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(4)), p2, four);
-      p3 = _mm512_mask_add_epi8(p3, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(8)), p3, four);
+      const __m512i hm = _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift), m4);
+      // (q >> 2s) & 3 | hbit(s): vpternlogd (A & C) | B
+      const __m512i p0 = _mm512_ternarylogic_epi32(q, _mm512_shuffle_epi8(hb0, hm), m3, 0xEC);
+      const __m512i p1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 2), _mm512_shuffle_epi8(hb1, hm), m3, 0xEC);
+      const __m512i p2 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 4), _mm512_shuffle_epi8(hb2, hm), m3, 0xEC);
+      const __m512i p3 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 6), _mm512_shuffle_epi8(hb3, hm), m3, 0xEC);
       const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
       const __m256i corr = _mm256_madd_epi16(sc16, bs);
       const __m512i isum = _mm512_dpwssd_epi32(
