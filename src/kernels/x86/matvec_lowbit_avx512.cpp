@@ -6,7 +6,7 @@
 // Q2_K / Q3_K: one 64-byte load of qs holds the four 2-bit planes of both 128-element halves; plane s
 // (bits 2s..2s+1) is one zmm whose 128-bit lanes are the 16-element sub-blocks 2s, 2s+1, 8+2s, 9+2s.
 // The prepared activation has the matching x for each plane. vpdpbusd gives per-lane sums of four
-// products (|sum| < 2^15), so two planes are packed in one i32 lane (i16 halves) and one
+// products (|sum| < 2^15), so two planes are packed to i16 (vpackssdw) and one
 // vpdpwssd applies both sub-block scales exactly.
 // IQ4_XS: the codebook (+128, unsigned) through vpshufb, vpdpbusd started from -128 * (the lane's sum
 // of x) (prepared), low and high nibbles of a 32-element sub-block in the same i32 lanes, then one
@@ -65,26 +65,25 @@ void plane_prep(const void* conv, int64_t k, void* dst) {
   }
 }
 
-// vpshufb controls spreading the 16 sub-block scale bytes over the i16 pairs of a packed plane
-// pair: in 128-bit lane j the i32 lanes hold (plane a, plane b) of sub-blocks idx(a, j), idx(b, j),
+// vpshufb controls spreading the 16 sub-block scale bytes over the i16 lanes of a packed plane
+// pair: in 128-bit lane j, i16 lanes 0..3 belong to sub-block idx(a, j) and 4..7 to idx(b, j),
 // idx(s, j) = 8 * (j / 2) + 2s + j % 2 (Q2_K: bytes zero-extended to i16).
-#define OMNI_ZX(a, b) a, -128, b, -128, a, -128, b, -128, a, -128, b, -128, a, -128, b, -128
+#define OMNI_ZX(a, b) a, -128, a, -128, a, -128, a, -128, b, -128, b, -128, b, -128, b, -128
 alignas(64) constexpr int8_t kZx[2][64] = {{OMNI_ZX(0, 2), OMNI_ZX(1, 3), OMNI_ZX(8, 10), OMNI_ZX(9, 11)},
                                            {OMNI_ZX(4, 6), OMNI_ZX(5, 7), OMNI_ZX(12, 14), OMNI_ZX(13, 15)}};
 // vpermw indices (Q3_K, scales as 16 i16): the same pairs.
-#define OMNI_W(a, b) a, b, a, b, a, b, a, b
+#define OMNI_W(a, b) a, a, a, a, b, b, b, b
 alignas(64) constexpr int16_t kPerm[2][32] = {{OMNI_W(0, 2), OMNI_W(1, 3), OMNI_W(8, 10), OMNI_W(9, 11)},
                                               {OMNI_W(4, 6), OMNI_W(5, 7), OMNI_W(12, 14), OMNI_W(13, 15)}};
 #undef OMNI_W
 #undef OMNI_ZX
 
-// Packed pair of planes: i32 lanes with (dot a) in the low i16 and (dot b) in the high i16; each dot
-// is a sum of four products of a weight 0..7 and an activation -128..127, so both fit i16 exactly.
-// (Not (dot b) << 16 + (dot a): a negative dot a would borrow from the high half.)
+// Packed pair of planes: vpackssdw of the two planes' vpdpbusd sums, so in 128-bit lane j the i16
+// lanes 0..3 hold plane a's sums and 4..7 plane b's. Each sum has four products of a weight 0..7 and
+// an activation -128..127: exact in i16 (no saturation).
 inline __m512i plane_pair(__m512i wa, __m512i xa, __m512i wb, __m512i xb) {
   const __m512i z = _mm512_setzero_si512();
-  const __m512i hb = _mm512_slli_epi32(_mm512_dpbusd_epi32(z, wb, xb), 16);
-  return _mm512_mask_blend_epi16(0x55555555u, hb, _mm512_dpbusd_epi32(z, wa, xa));
+  return _mm512_packs_epi32(_mm512_dpbusd_epi32(z, wa, xa), _mm512_dpbusd_epi32(z, wb, xb));
 }
 
 // Q2_K: sum_j d * s_j * (q . x)_j - dmin * m_j * bsums_j; the mins part of two rows shares one zmm
