@@ -44,7 +44,8 @@ inline void row_scale_pairs(const uint8_t* p, size_t s, float dy, float* out) {
 
 // ---- Q2_K / Q3_K -----------------------------------------------------------------------------
 // Prepared super-block (320 bytes): X_s (s = 0..3) = {x[32s..32s+32), x[128+32s..128+32s+32)} as
-// 4 zmm, then the 16 bsums times kBsumMul (i16), then dy (f32).
+// 4 zmm, then the 16 bsums times kBsumMul (i16) or, for kBsumMul = 0, their low bytes (unsigned)
+// and high bytes (signed), then dy (f32).
 constexpr size_t kPStride = 320;
 size_t plane_prep_bytes(int64_t k) { return size_t(k / 256) * kPStride; }
 template <int kBsumMul>
@@ -59,8 +60,12 @@ void plane_prep(const void* conv, int64_t k, void* dst) {
     }
     int16_t bs[16];
     std::memcpy(bs, a + offsetof(BlockQ8_K, bsums), 32);
-    for (int16_t& b : bs) b = int16_t(kBsumMul * b);
-    std::memcpy(out + 256, bs, 32);
+    if constexpr (kBsumMul == 0) {  // Q2_K: bsums = lo + 256 * hi, lo (unsigned) and hi (signed) bytes
+      for (int j = 0; j < 16; ++j) out[256 + j] = uint8_t(bs[j] & 0xFF), out[272 + j] = uint8_t(bs[j] >> 8);
+    } else {
+      for (int16_t& b : bs) b = int16_t(kBsumMul * b);
+      std::memcpy(out + 256, bs, 32);
+    }
     std::memcpy(out + 288, a + offsetof(BlockQ8_K, d), 4);
   }
 }
@@ -86,19 +91,17 @@ inline __m512i plane_pair(__m512i wa, __m512i xa, __m512i wb, __m512i xb) {
   return _mm512_packs_epi32(_mm512_dpbusd_epi32(z, wa, xa), _mm512_dpbusd_epi32(z, wb, xb));
 }
 
-// Q2_K: sum_j d * s_j * (q . x)_j - dmin * m_j * bsums_j; the mins part of two rows shares one zmm
-// (lanes 0..7 the first row's, 8..15 the second's).
+// Q2_K: sum_j d * s_j * (q . x)_j - dmin * m_j * bsums_j. The mins of all R rows share one zmm (row
+// r in 128-bit lane r): m_j * bsums_j = m_j * lo_j + 256 * m_j * hi_j with two vpdpbusd.
 template <int R>
 void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, float* y, int64_t ys) {
   constexpr size_t kB = sizeof(BlockQ2_K);
-  constexpr int kPairs = (R + 1) / 2;
   const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0F);
   const __m512i c01 = _mm512_load_si512(kZx[0]), c23 = _mm512_load_si512(kZx[1]);
-  __m512 facc[R], macc[kPairs];
+  const __m512i midx = _mm512_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7);
+  __m512 facc[R], macc = _mm512_setzero_ps();
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-  for (int p = 0; p < kPairs; ++p) macc[p] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* ap = prep + size_t(i) * kPStride;
     const uint8_t* wi = w + size_t(i) * kB;
@@ -121,25 +124,24 @@ void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
                                                _mm512_shuffle_epi8(sc, c23));
       facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[2 * r]), facc[r]);
     }
-    const __m512i bs = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(ap + 256)));
-#pragma GCC unroll 2
-    for (int p = 0; p < kPairs; ++p) {
-      const uint8_t* bp = wi + size_t(2 * p) * ws;
-      __m256i s2 = _mm256_zextsi128_si256(loadu128(bp));
-      __m512 f = _mm512_set1_ps(dd[4 * p + 1]);
-      if (2 * p + 1 < R) {
-        s2 = _mm256_inserti128_si256(s2, loadu128(bp + ws), 1);
-        f = _mm512_insertf32x8(f, _mm256_set1_ps(dd[4 * p + 3]), 1);
-      }
-      const __m512i mins = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(s2, 4), _mm512_castsi512_si256(m4)));
-      macc[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bs)), f, macc[p]);
-    }
+    __m512i sm = _mm512_zextsi128_si512(loadu128(wi));
+    if constexpr (R > 1) sm = _mm512_inserti32x4(sm, loadu128(wi + ws), 1);
+    if constexpr (R > 2) sm = _mm512_inserti32x4(sm, loadu128(wi + 2 * ws), 2);
+    if constexpr (R > 3) sm = _mm512_inserti32x4(sm, loadu128(wi + 3 * ws), 3);
+    const __m512i mins = _mm512_and_si512(_mm512_srli_epi16(sm, 4), m4);
+    const __m512i blo = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(ap + 256)));
+    const __m512i bhi = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(ap + 272)));
+    const __m512i mhi = _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), mins, bhi), 8);
+    const __m512i mi = _mm512_dpbusd_epi32(mhi, blo, mins);
+    const __m512 f = _mm512_permutexvar_ps(midx, _mm512_castps256_ps512(_mm256_load_ps(dd)));  // dmin * dy per lane
+    macc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mi), f, macc);
   }
-  // Lanes 0..7 of each row: the same lane order whichever half of a pair the row was in.
+  // Row r's mins from lanes 4r..4r+3 to lanes 0..3: the same lanes whichever rows it was grouped with.
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-    const __m512 m = r % 2 ? _mm512_shuffle_f32x4(macc[r / 2], macc[r / 2], 0xEE) : macc[r / 2];
-    facc[r] = _mm512_mask_sub_ps(facc[r], 0xFF, facc[r], m);
+    const __m512 m = _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                                                            _mm512_set1_epi32(4 * r)), macc);
+    facc[r] = _mm512_mask_sub_ps(facc[r], 0xF, facc[r], m);
   }
   store_sums<R>(facc, y, ys);
 }
@@ -318,7 +320,7 @@ void fill_matvec_lowbit_avx512(KernelTable& t) {
     t.matvec[uint32_t(d)] = fn;
     t.matvec_prep[uint32_t(d)] = MatvecPrep{bytes, prep};
   };
-  set(DType::q2_k, plane_prep_bytes, plane_prep<1>, lowbit_matvec<q2k_rows<4>, q2k_rows<1>>);
+  set(DType::q2_k, plane_prep_bytes, plane_prep<0>, lowbit_matvec<q2k_rows<4>, q2k_rows<1>>);
   set(DType::q3_k, plane_prep_bytes, plane_prep<-4>, lowbit_matvec<q3k_rows<4>, q3k_rows<1>>);
   set(DType::iq4_xs, iq4xs_prep_bytes, iq4xs_prep, lowbit_matvec<iq4xs_rows<4>, iq4xs_rows<1>>);
 }
