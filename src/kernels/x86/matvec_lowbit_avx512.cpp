@@ -102,15 +102,25 @@ void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
   __m512 facc[R], macc = _mm512_setzero_ps();
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) facc[r] = _mm512_setzero_ps();
+  alignas(32) float dd_next[8];
+  if (nsb > 0) {
+    float dy;
+    std::memcpy(&dy, prep + 288, 4);
+    row_scale_pairs<R>(w + offsetof(BlockQ2_K, d), ws, dy, dd_next);
+  }
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* ap = prep + size_t(i) * kPStride;
     const uint8_t* wi = w + size_t(i) * kB;
     const __m512i x0 = _mm512_load_si512(ap), x1 = _mm512_load_si512(ap + 64);
     const __m512i x2 = _mm512_load_si512(ap + 128), x3 = _mm512_load_si512(ap + 192);
-    float dy;
-    std::memcpy(&dy, ap + 288, 4);
-    alignas(32) float dd[8];  // (d, dmin) * dy of each row
-    row_scale_pairs<R>(wi + offsetof(BlockQ2_K, d), ws, dy, dd);
+    // (d, dmin) * dy of each row, computed one super-block ahead (off the critical path).
+    alignas(32) float dd[8];
+    std::memcpy(dd, dd_next, sizeof(dd));
+    if (i + 1 < nsb) {
+      float dy;
+      std::memcpy(&dy, ap + kPStride + 288, 4);
+      row_scale_pairs<R>(wi + kB + offsetof(BlockQ2_K, d), ws, dy, dd_next);
+    }
     asm volatile("" : : "r"(dd) : "memory");  // read back with broadcast loads (not shuffles)
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
