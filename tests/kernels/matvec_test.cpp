@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fp16.hpp"
 #include "kernels/ref/ref.hpp"
 #include "kernels/x86/kernel_table.hpp"
 
@@ -145,6 +146,59 @@ TEST(Matvec, MatchesReferenceVecDot) {
   if (kernel_table(Isa::avx512)) {
     EXPECT_GT(checked, 0);
   }
+}
+
+TEST(Matvec, LowBitKQuantsOnRandomBlockBytes) {
+  // Q2_K / Q3_K / IQ4_XS blocks of random bytes (every scale, min, hmask and quant bit pattern, e.g.
+  // Q3_K scales of -32) with sane f16 scale fields, against activations at full Q8_K range (every
+  // |x| the same: all quants +-127) and ordinary ones.
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> ud(0.01f, 1.0f);
+  struct Layout {
+    DType t;
+    size_t block, f16_fields[2];
+    int n_f16;
+  };
+  const Layout layouts[] = {{DType::q2_k, sizeof(BlockQ2_K), {80, 82}, 2},
+                            {DType::q3_k, sizeof(BlockQ3_K), {108, 0}, 1},
+                            {DType::iq4_xs, sizeof(BlockIQ4_XS), {0, 0}, 1}};
+  const int64_t k = 256 * 5, n_rows = 9;
+  for (const Variant& v : variants())
+    for (const Layout& l : layouts) {
+      if (!v.table.matvec[uint32_t(l.t)]) continue;
+      for (int full_range = 0; full_range < 2; ++full_range) {
+        Problem p;
+        p.offset = 1;
+        p.stride = row_bytes(l.t, k);
+        p.w.resize(p.offset + p.stride * n_rows);
+        for (auto& b : p.w) b = uint8_t(rng());
+        for (int64_t r = 0; r < n_rows; ++r)
+          for (int64_t i = 0; i < k / 256; ++i)
+            for (int f = 0; f < l.n_f16; ++f) {
+              const uint16_t h = f32_to_fp16((rng() % 2 ? -1.0f : 1.0f) * ud(rng));
+              std::memcpy(p.w.data() + p.offset + size_t(r) * p.stride + size_t(i) * l.block + l.f16_fields[f], &h, 2);
+            }
+        std::vector<float> x(static_cast<size_t>(k)), wd(static_cast<size_t>(k)), ad(static_cast<size_t>(k));
+        std::normal_distribution<float> nd(0.0f, 1.0f);
+        for (auto& e : x) e = full_range ? (rng() % 2 ? -3.0f : 3.0f) : nd(rng);
+        p.act.resize(row_bytes(ref::vec_dot_type(l.t), k));
+        ref::convert_activations(l.t, x.data(), p.act.data(), k);
+        ref::dequantize_row(ref::vec_dot_type(l.t), p.act.data(), ad.data(), k);
+        for (int64_t r = 0; r < n_rows; ++r) {
+          const uint8_t* row = p.w.data() + p.offset + size_t(r) * p.stride;
+          ref::dequantize_row(l.t, row, wd.data(), k);
+          double m = 0.0;
+          for (int64_t i = 0; i < k; ++i) m += std::fabs(double(wd[size_t(i)]) * ad[size_t(i)]);
+          p.want.push_back(ref::vec_dot(l.t, k, row, p.act.data()));
+          p.mag.push_back(m);
+        }
+        std::vector<float> y(static_cast<size_t>(n_rows));
+        run_matvec(v.table, l.t, k, p, 0, n_rows, y.data());
+        for (int64_t r = 0; r < n_rows; ++r)
+          ASSERT_NEAR(y[size_t(r)], p.want[size_t(r)], 2e-5 * p.mag[size_t(r)] + 1e-30)
+              << v.name << " " << dtype_name(l.t) << " full_range=" << full_range << " row " << r;
+      }
+    }
 }
 
 TEST(Matvec, RowResultIndependentOfGrouping) {
