@@ -156,16 +156,16 @@ void q2k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
   store_sums<R>(facc, y, ys);
 }
 
-// The 16 Q3_K scales s_j - 32 as signed bytes, decoded in a vector register from the 16 bytes that
-// end the block (the 12 scale bytes are bytes 2..13): low 4 bits of s_j in byte j (j < 8) or the high
-// nibble of byte j - 8; high 2 bits of s_j in bits 2m..2m+1 of byte 8 + j % 4, m = j / 4.
-inline __m128i q3k_scale_bytes(const uint8_t* blk) {
-  const __m128i v = loadu128(blk + sizeof(BlockQ3_K) - 16);
-  const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9));
-  const __m128i lo = _mm_and_si128(_mm_srlv_epi16(a, _mm_setr_epi16(0, 0, 0, 0, 4, 4, 4, 4)), _mm_set1_epi8(0x0F));
-  const __m128i b = _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
-  const __m128i h = _mm_rolv_epi32(b, _mm_setr_epi32(4, 2, 0, 30));  // bits 2m..2m+1 to bits 4..5
-  return _mm_sub_epi8(_mm_ternarylogic_epi32(lo, h, _mm_set1_epi8(0x30), 0xF8), _mm_set1_epi8(32));  // lo | (h & 0x30)
+// The 16 Q3_K scales s_j - 32 as signed bytes, decoded in vector registers from the 16 bytes that end
+// a block (the 12 scale bytes are bytes 2..13), one block per 128-bit lane: low 4 bits of s_j in byte
+// j (j < 8) or the high nibble of byte j - 8; high 2 bits in bits 2m..2m+1 of byte 8 + j % 4, m = j / 4.
+inline __m512i q3k_scale_bytes(__m512i v) {
+  const __m512i a = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9)));
+  const __m512i lo = _mm512_and_si512(_mm512_srlv_epi16(a, _mm512_broadcast_i32x4(_mm_setr_epi16(0, 0, 0, 0, 4, 4, 4, 4))),
+                                      _mm512_set1_epi8(0x0F));
+  const __m512i b = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13)));
+  const __m512i h = _mm512_rolv_epi32(b, _mm512_broadcast_i32x4(_mm_setr_epi32(4, 2, 0, 30)));  // bits 2m..2m+1 to 4..5
+  return _mm512_sub_epi8(_mm512_ternarylogic_epi32(lo, h, _mm512_set1_epi8(0x30), 0xF8), _mm512_set1_epi8(32));  // lo | (h & 0x30)
 }
 
 // Q3_K: unsigned weights u = low 2 bits + 4 * hmask bit (0..7); the -4 comes back through the
@@ -186,6 +186,7 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
   const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0F);
   const __m512i hb0 = hbit_table(0), hb1 = hbit_table(1), hb2 = hbit_table(2), hb3 = hbit_table(3);
   const __m512i c01 = _mm512_load_si512(kPerm[0]), c23 = _mm512_load_si512(kPerm[1]);
+  const __m512i c01h = _mm512_add_epi16(c01, _mm512_set1_epi16(16)), c23h = _mm512_add_epi16(c23, _mm512_set1_epi16(16));
   // hmask bit 4h+s of byte l belongs to element 128h+32s+l: the upper half (h = 1) shifted by 4.
   const __m512i hshift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   __m512 facc[R];
@@ -201,11 +202,30 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
     alignas(16) float dd[4];  // d * dy of each row
     row_scales<R>(w + size_t(i) * kB + offsetof(BlockQ3_K, d), ws, dy, dd);
     asm volatile("" : : "r"(dd) : "memory");  // read back with broadcast loads (not shuffles)
+    // Scales of the R rows decoded together (row r in 128-bit lane r), widened to i16 two rows per
+    // zmm, with their bsums corrections (row 2p + h in i32 lanes 8h..8h+7 of corr[p]).
+    const uint8_t* wi = w + size_t(i) * kB;
+    __m512i raw = _mm512_zextsi128_si512(loadu128(wi + kB - 16));
+    if constexpr (R > 1) raw = _mm512_inserti32x4(raw, loadu128(wi + ws + kB - 16), 1);
+    if constexpr (R > 2) raw = _mm512_inserti32x4(raw, loadu128(wi + 2 * ws + kB - 16), 2);
+    if constexpr (R > 3) raw = _mm512_inserti32x4(raw, loadu128(wi + 3 * ws + kB - 16), 3);
+    const __m512i sc8 = q3k_scale_bytes(raw);
+    const __m512i bs2 = _mm512_broadcast_i64x4(bs);
+    __m512i sc16[2], corr[2];
+    sc16[0] = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(sc8));
+    corr[0] = _mm512_madd_epi16(sc16[0], bs2);
+    if constexpr (R > 2) {
+      sc16[1] = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(sc8, 1));
+      corr[1] = _mm512_madd_epi16(sc16[1], bs2);
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const uint8_t* bp = w + size_t(r) * ws + size_t(i) * kB;
-      const __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(bp));
-      const __m512i sc = _mm512_castsi256_si512(sc16);  // vpermw reads lanes 0..15 only
+      const uint8_t* bp = wi + size_t(r) * ws;
+      const __m512i sc = sc16[r / 2];
+      // this row's correction in i32 lanes 0..7 (the same lanes whichever rows it is grouped with)
+      const __m512i start = r % 2 ? _mm512_maskz_shuffle_i64x2(0x0F, corr[r / 2], corr[r / 2], 0xEE)
+                                  : _mm512_maskz_mov_epi64(0x0F, corr[r / 2]);
+      const __m512i i01 = r % 2 ? c01h : c01, i23 = r % 2 ? c23h : c23;
       const __m512i q = _mm512_loadu_si512(bp + offsetof(BlockQ3_K, qs));
       const __m512i hm = _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(loadu256(bp)), hshift), m4);
       // (q >> 2s) & 3 | hbit(s): vpternlogd (A & C) | B
@@ -214,10 +234,8 @@ void q3k_rows(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* prep, flo
       const __m512i p2 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 4), _mm512_shuffle_epi8(hb2, hm), m3, 0xEC);
       const __m512i p3 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 6), _mm512_shuffle_epi8(hb3, hm), m3, 0xEC);
       const __m512i t01 = plane_pair(p0, x0, p1, x1), t23 = plane_pair(p2, x2, p3, x3);
-      const __m256i corr = _mm256_madd_epi16(sc16, bs);
-      const __m512i isum = _mm512_dpwssd_epi32(
-          _mm512_dpwssd_epi32(_mm512_zextsi256_si512(corr), t01, _mm512_permutexvar_epi16(c01, sc)), t23,
-          _mm512_permutexvar_epi16(c23, sc));
+      const __m512i isum = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(start, t01, _mm512_permutexvar_epi16(i01, sc)), t23,
+                                               _mm512_permutexvar_epi16(i23, sc));
       facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dd[r]), facc[r]);
     }
   }
