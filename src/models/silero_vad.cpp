@@ -2,6 +2,7 @@
 // 64 on both sides, STFT as a conv (input rounded to f16), 4 conv+ReLU layers, an LSTM cell, and a
 // 1x1 conv + sigmoid; then whisper.cpp's segment extraction (§4.5) and a streaming detector.
 #include "models/silero_vad.hpp"
+#include "models/lane_reductions.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -37,17 +38,10 @@ std::vector<float> to_f32(const TensorRecord& t) {
 
 inline float round_f16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
 
-// A dot product with 16 independent lanes (vectorised without reassociation), compiled for
-// AVX-512 / AVX2 / baseline and chosen at load time.
+// A dot product over 16 independent lanes (models/lane_reductions.hpp), compiled for AVX-512 /
+// AVX2 / baseline and chosen at load time.
 __attribute__((target_clones("avx512f", "avx2", "default"))) float dot(const float* a, const float* b, int n) {
-  float acc[16] = {};
-  int i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += a[i + l] * b[i + l];
-  float s = 0;
-  for (; i < n; ++i) s += a[i] * b[i];
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  return s;
+  return models::lanes::dot(a, b, n);
 }
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 

@@ -2,6 +2,7 @@
 // (conv stem, pre-LN blocks, ln_post), cross-attention K/V, and the batched decoder forward pass.
 // Numerics follow OpenAI Whisper (erf GELU, q.k scaled by 1/sqrt(d_head), exactly n_audio_ctx keys).
 #include "models/whisper.hpp"
+#include "models/lane_reductions.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -62,38 +63,10 @@ OMNI_INLINE float fast_exp(float x) {
   return p * scale;
 }
 
-// Reductions with 16 independent lanes, so the compiler vectorises them without reassociating.
-OMNI_INLINE float sum_lanes(const float* a, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += a[i + l];
-  float s = 0;
-  for (; i < n; ++i) s += a[i];
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  return s;
-}
-OMNI_INLINE float dot_lanes(const float* a, const float* b, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += a[i + l] * b[i + l];
-  float s = 0;
-  for (; i < n; ++i) s += a[i] * b[i];
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  return s;
-}
-OMNI_INLINE float max_lanes(const float* a, int64_t n) {
-  float acc[16];
-  for (int l = 0; l < 16; ++l) acc[l] = -INFINITY;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) acc[l] = acc[l] > a[i + l] ? acc[l] : a[i + l];
-  float m = -INFINITY;
-  for (; i < n; ++i) m = m > a[i] ? m : a[i];
-  for (int l = 0; l < 16; ++l) m = m > acc[l] ? m : acc[l];
-  return m;
-}
+// Reductions with 16 independent lanes (models/lane_reductions.hpp).
+OMNI_INLINE float sum_lanes(const float* a, int64_t n) { return models::lanes::sum(a, n); }
+OMNI_INLINE float dot_lanes(const float* a, const float* b, int64_t n) { return models::lanes::dot(a, b, n); }
+OMNI_INLINE float max_lanes(const float* a, int64_t n) { return models::lanes::max(a, n); }
 
 OMNI_MULTIVERSION void softmax_row(float* s, int64_t n) {
   const float mx = max_lanes(s, n);
