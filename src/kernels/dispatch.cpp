@@ -123,4 +123,9 @@ void matmul(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
   matmul_with(active_table(), pool, wt, w, n_out, k, x, n_tokens, y);
 }
 
+void matmul_batched(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k, const float* x,
+                    int64_t n_tokens, float* y) {
+  matmul_with(active_table(), pool, wt, w, n_out, k, x, n_tokens, y, /*batched=*/true);
+}
+
 }  // namespace omni::kernels

@@ -35,6 +35,11 @@ float vec_dot(DType t, int64_t n, const void* weight_row, const void* converted_
 // n_tokens == 1 takes the matrix-vector path; larger batches the tiled GEMM path.
 void matmul(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
             const float* x, int64_t n_tokens, float* y);
+// The same product always through the batched (GEMM) kernels, n_tokens == 1 included: a token's
+// result is then bit-identical whatever the batch size (the matrix-vector path sums in another
+// order).
+void matmul_batched(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
+                    const float* x, int64_t n_tokens, float* y);
 
 // Which instruction set the dispatcher chose ("avx512_vnni", "avx512", "avx2", "scalar").
 std::string active_isa();

@@ -72,7 +72,7 @@ void check_args(DType wt, int64_t n_out, int64_t k, int64_t n_tokens) {
 }  // namespace
 
 void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
-                 const float* x, int64_t n_tokens, float* y) {
+                 const float* x, int64_t n_tokens, float* y, bool batched) {
   check_args(wt, n_out, k, n_tokens);
   if (n_out == 0 || n_tokens == 0) return;
   if (k == 0) {
@@ -95,7 +95,7 @@ void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* 
     });
   }
 
-  if (n_tokens == 1) {
+  if (n_tokens == 1 && !batched) {
     // Matrix x vector: stream every weight row once. One contiguous run of rows per thread
     // (measured on 2 SMT threads: 8 smaller chunks lose ~15% of the bandwidth to stream restarts
     // and end-of-call imbalance), in whole groups of kRowGroup rows, at least ~16 KiB of weights;

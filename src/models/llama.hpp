@@ -170,9 +170,9 @@ class LlamaModel {
 
   // Many sequences in one pass: every weight matrix runs once over all their inputs (one GEMM per
   // matrix per step), attention runs per sequence over its own KV blocks. Writes logits [n, n_vocab]
-  // for the n sequences with `logits` set, in order; `logits` needs room for max(n, 2) rows.
+  // for the n sequences with `logits` set, in order.
   // batch_invariant: a sequence's logits are bit-identical whichever other sequences share the
-  // call (a lone row is run as two, so that it takes the same GEMM kernels as a batch). Otherwise
+  // call (a lone row takes the same GEMM kernels as a batch: kernels::matmul_batched). Otherwise
   // a lone row takes the matrix-vector kernels: faster, but it rounds differently.
   // At most ws.n_batch() - 1 inputs in all (one row is kept for that padding).
   void forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspace& ws, const LlamaSeqInput* seqs, int n_seqs,

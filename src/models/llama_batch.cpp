@@ -36,15 +36,12 @@ void LlamaKvBlocks::copy_slots(int dst, int src, int n_slots) {
 
 namespace {
 
-// y = W x over n rows. A lone row is duplicated into row 1 and run as a batch of two, so every row
-// of every call takes the GEMM kernels, whose result for a row does not depend on the other rows
-// (the matrix-vector kernel sums in another order). x and y need room for two rows.
-void mm(ThreadPool& pool, const LlamaWeight& w, int64_t n_out, int64_t n_in, float* x, int n, float* y, bool pad) {
-  if (n == 1 && pad) {
-    std::memcpy(x + n_in, x, sizeof(float) * size_t(n_in));
-    n = 2;
-  }
-  kernels::matmul(pool, w.type, w.data, n_out, n_in, x, n, y);
+// y = W x over n rows. batched: every row of every call takes the GEMM kernels (a lone row
+// included), whose result for a row does not depend on the other rows; otherwise a lone row takes
+// the matrix-vector kernel, which sums in another order.
+void mm(ThreadPool& pool, const LlamaWeight& w, int64_t n_out, int64_t n_in, float* x, int n, float* y, bool batched) {
+  if (batched) kernels::matmul_batched(pool, w.type, w.data, n_out, n_in, x, n, y);
+  else kernels::matmul(pool, w.type, w.data, n_out, n_in, x, n, y);
 }
 
 }  // namespace

@@ -128,6 +128,29 @@ TEST(Matmul, OneThreadEqualsTwoThreads) {
     }
 }
 
+// The batched path: a token's outputs are bit-identical whatever else is in the batch, one token
+// alone included (what the server's batch-invariant decoding relies on), and they match the
+// float64 reference.
+TEST(Matmul, BatchedPathGivesEachTokenTheSameBitsAtAnyBatchSize) {
+  std::mt19937 rng(23);
+  ThreadPool pool(2);
+  for (DType t : {DType::f16, DType::q8_0, DType::q4_0, DType::q5_0, DType::q4_k, DType::q6_k, DType::q2_k, DType::iq4_xs}) {
+    const int64_t n_out = 37, k = 512, n_tok = 9;
+    const Problem p = make_problem(rng, t, n_out, k, n_tok);
+    for (const KernelTable* kt : all_tables()) {
+      std::vector<float> all(static_cast<size_t>(n_out * n_tok));
+      matmul_with(*kt, pool, t, p.w.data(), n_out, k, p.x.data(), n_tok, all.data(), true);
+      expect_close(p, all, kt->name, t);
+      for (int64_t tok : {int64_t(0), int64_t(4), n_tok - 1}) {
+        std::vector<float> one(static_cast<size_t>(n_out));
+        matmul_with(*kt, pool, t, p.w.data(), n_out, k, p.x.data() + tok * k, 1, one.data(), true);
+        for (int64_t o = 0; o < n_out; ++o)
+          ASSERT_EQ(one[size_t(o)], all[size_t(tok * n_out + o)]) << kt->name << " " << dtype_name(t) << " token " << tok << " row " << o;
+      }
+    }
+  }
+}
+
 TEST(Matmul, PublicEntryUsesActiveTableAndRejectsBadK) {
   ThreadPool pool(2);
   std::mt19937 rng(5);

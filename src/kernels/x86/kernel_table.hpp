@@ -77,7 +77,8 @@ float vec_dot_with(const KernelTable& kt, DType t, int64_t n, const void* w, con
 namespace omni {
 class ThreadPool;
 namespace kernels {
+// batched: the GEMM kernels even for one token (see kernels::matmul_batched).
 void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
-                 const float* x, int64_t n_tokens, float* y);
+                 const float* x, int64_t n_tokens, float* y, bool batched = false);
 }
 }  // namespace omni
