@@ -22,7 +22,9 @@ args=(serve --host "$host" --port "$port" --catalog catalogs/demo.yaml --db .omn
 # The real Silero VAD weights ship with the tests (MIT): they give the console hands-free voice turns.
 vad=tests/data/models/silero-vad-v6.2.0.ggml.bin
 [ -f "$vad" ] && args+=(--vad-model "$vad")
-[ -n "${OMNI_MODEL:-}" ] && args+=(-m "$OMNI_MODEL")
+# One person at the console: decode on the matrix-vector kernels (a lone stream at full speed,
+# still batch-invariant); `omni serve`'s default (gemm) favours many concurrent clients.
+[ -n "${OMNI_MODEL:-}" ] && args+=(-m "$OMNI_MODEL" --decode-kernels matvec)
 [ -n "${OMNI_ASR_MODEL:-}" ] && args+=(--asr-model "$OMNI_ASR_MODEL")
 [ -n "${OMNI_LLM_BACKEND:-}" ] && args+=(--llm-backend "$OMNI_LLM_BACKEND")
 

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "runtime/model.hpp"
+#include "runtime/batch_scheduler.hpp"
 #include "server/app.hpp"
 
 namespace omni::cli {
@@ -34,7 +35,7 @@ extern const CommandSpec k_bench_serve_spec = {
         {"threads", 't', true, "N", "compute threads (default: all cores)"},
         {"ctx", 'c', true, "N", "context per sequence (default 512)"},
         {"distinct-prompts", 0, false, "", "a different prompt per stream (no shared prefix beyond the chat template)"},
-        {"no-batch-invariance", 0, false, "", "as omni serve --no-batch-invariance (a lone stream uses matrix-vector kernels)"},
+        {"decode-kernels", 0, true, "K", "as omni serve --decode-kernels: gemm (default), matvec or mixed"},
     },
     0,
     0};
@@ -109,7 +110,8 @@ int run_bench_serve(const Args& a) {
   c.ctx = int(a.get_int("ctx", 512));
   c.parallel = *std::max_element(levels.begin(), levels.end());
   c.tts = false;
-  c.batch_invariant = !a.has("no-batch-invariance");
+  c.decode_kernels = a.get("decode-kernels", "gemm");
+  runtime::parse_decode_kernels(c.decode_kernels);
   c.server.port = 0;
   c.server.max_in_flight = 4 * c.parallel + 8;
   Logger log(LogLevel::error);
@@ -153,7 +155,7 @@ int run_bench_serve(const Args& a) {
   nlohmann::json out = {{"bench", "serve"}, {"model", c.model}, {"max_tokens", max_tokens}, {"parallel", c.parallel},
                         {"threads", c.threads}, {"batching", "continuous (one decode step shared by all streams)"},
                         {"prompts", distinct ? "distinct" : "same"},
-                        {"batch_invariant", c.batch_invariant}, {"results", results}};
+                        {"decode_kernels", c.decode_kernels}, {"results", results}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "runtime/batch_scheduler.hpp"
 #include "server/app.hpp"
 #include "server/static_files.hpp"
 
@@ -40,8 +41,8 @@ extern const CommandSpec k_serve_spec = {
         {"threads", 't', true, "N", "compute threads (default: all cores)"},
         {"parallel", 0, true, "N", "concurrent LLM sequences (default 4)"},
         {"ctx", 'c', true, "N", "context length per sequence (default 4096)"},
-        {"no-batch-invariance", 0, false, "",
-         "a lone request decodes with the matrix-vector kernels (about 2x faster alone); its output may then differ by rounding with what else runs"},
+        {"decode-kernels", 0, true, "K",
+         "gemm (default: outputs independent of the load, best with many streams), matvec (also independent; a lone stream about 2x faster, many slower) or mixed (fast both ways; outputs may differ by rounding with the load)"},
         {"cors-origin", 0, true, "O", "allow browser requests from origin O ('*' for any)"},
         {"media-dir", 0, true, "D", "allow file:// image/audio URLs under D"},
         {"web-dir", 0, true, "D", "console files (default: web/dist of the source tree or next to the binary)"},
@@ -90,7 +91,8 @@ int run_serve(const Args& a) {
   c.threads = int(a.get_int("threads", 0));
   c.parallel = int(a.get_int("parallel", 4));
   c.ctx = int(a.get_int("ctx", 4096));
-  c.batch_invariant = !a.has("no-batch-invariance");
+  c.decode_kernels = a.get("decode-kernels", "gemm");
+  runtime::parse_decode_kernels(c.decode_kernels);  // an unknown name is refused before anything loads
   if (c.parallel < 1 || c.parallel > 256) fail(ErrorCode::invalid_argument, "--parallel must be 1..256");
   if (c.ctx < 16) fail(ErrorCode::invalid_argument, "--ctx must be at least 16");
   if (!c.model.empty() && !c.llm_backend.empty()) fail(ErrorCode::invalid_argument, "give -m or --llm-backend, not both");

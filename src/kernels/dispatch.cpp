@@ -125,7 +125,12 @@ void matmul(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
 
 void matmul_batched(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k, const float* x,
                     int64_t n_tokens, float* y) {
-  matmul_with(active_table(), pool, wt, w, n_out, k, x, n_tokens, y, /*batched=*/true);
+  matmul_with(active_table(), pool, wt, w, n_out, k, x, n_tokens, y, MatmulPath::gemm);
+}
+
+void matmul_each_token(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k, const float* x,
+                       int64_t n_tokens, float* y) {
+  matmul_with(active_table(), pool, wt, w, n_out, k, x, n_tokens, y, MatmulPath::matvec);
 }
 
 }  // namespace omni::kernels

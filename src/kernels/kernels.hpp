@@ -40,6 +40,11 @@ void matmul(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
 // order).
 void matmul_batched(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
                     const float* x, int64_t n_tokens, float* y);
+// The same product with the matrix-vector kernel for every token: the weights stream from memory
+// once (each group of rows serves every token while it is in cache), and each token's outputs are
+// bit-identical to a one-token matmul. For a few decoding sequences at once.
+void matmul_each_token(ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
+                       const float* x, int64_t n_tokens, float* y);
 
 // Which instruction set the dispatcher chose ("avx512_vnni", "avx512", "avx2", "scalar").
 std::string active_isa();

@@ -1,5 +1,6 @@
 // Matrix multiplication driver: matrix-vector for one token (activation converted and prepared
-// once, output rows split across the pool) and a tiled GEMM for batches (quantized micro-kernels
+// once, output rows split across the pool; also for several tokens on request, each group of rows
+// serving every token) and a tiled GEMM for batches (quantized micro-kernels
 // where the ISA has them, otherwise weight tiles dequantized to f32 and an f32 register-blocked
 // micro-kernel). Scratch memory is per thread and grow-only: no allocation on the decode path.
 #include <algorithm>
@@ -72,7 +73,7 @@ void check_args(DType wt, int64_t n_out, int64_t k, int64_t n_tokens) {
 }  // namespace
 
 void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
-                 const float* x, int64_t n_tokens, float* y, bool batched) {
+                 const float* x, int64_t n_tokens, float* y, MatmulPath path) {
   check_args(wt, n_out, k, n_tokens);
   if (n_out == 0 || n_tokens == 0) return;
   if (k == 0) {
@@ -95,33 +96,48 @@ void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* 
     });
   }
 
-  if (n_tokens == 1 && !batched) {
+  if (path == MatmulPath::matvec || (n_tokens == 1 && path == MatmulPath::automatic)) {
     // Matrix x vector: stream every weight row once. One contiguous run of rows per thread
     // (measured on 2 SMT threads: 8 smaller chunks lose ~15% of the bandwidth to stream restarts
     // and end-of-call imbalance), in whole groups of kRowGroup rows, at least ~16 KiB of weights;
-    // a late worker's run is taken by the threads that are there (parallel_for is dynamic).
+    // a late worker's run is taken by the threads that are there (parallel_for is dynamic). With
+    // several tokens, each group of rows runs against every token while it is in cache; a row's
+    // result does not depend on its group, so every token gets the bits of a one-token call.
     const VecDotFn vd = kt.vec_dot[wid];
     const MatvecFn mv = kt.matvec[wid];
     const MatvecPrep& mp = kt.matvec_prep[wid];
     const uint8_t* a = act;
+    size_t a_stride = a_row;
     if (mv && mp.prep) {
-      uint8_t* prepared = thread_scratch(1, mp.bytes(k));
-      mp.prep(act, k, prepared);
+      a_stride = (mp.bytes(k) + 63) / 64 * 64;  // each prepared row 64-byte aligned
+      uint8_t* prepared = thread_scratch(1, a_stride * size_t(n_tokens));
+      for (int64_t t = 0; t < n_tokens; ++t) mp.prep(act + t * a_row, k, prepared + size_t(t) * a_stride);
       a = prepared;
     }
     constexpr int64_t kRowGroup = 8;
     const int64_t n_groups = (n_out + kRowGroup - 1) / kRowGroup;
     const int64_t grain = std::max<int64_t>({int64_t(1), int64_t((16 << 10) / std::max<size_t>(1, w_row * kRowGroup)),
                                              (n_groups + pool.n_threads() - 1) / pool.n_threads()});
-    pool.parallel_for(n_groups, grain, [&](int64_t gb, int64_t ge, int) {
-      const int64_t b = gb * kRowGroup, e = std::min(n_out, ge * kRowGroup);
+    auto rows = [&](int64_t b, int64_t e, const uint8_t* at, float* yt) {
       if (mv) {
-        mv(k, wb + size_t(b) * w_row, w_row, e - b, a, y + b);
+        mv(k, wb + size_t(b) * w_row, w_row, e - b, at, yt + b);
       } else if (vd) {
-        for (int64_t o = b; o < e; ++o) y[o] = vd(k, wb + size_t(o) * w_row, a);
+        for (int64_t o = b; o < e; ++o) yt[o] = vd(k, wb + size_t(o) * w_row, at);
       } else {
-        for (int64_t o = b; o < e; ++o) y[o] = ref::vec_dot(wt, k, wb + size_t(o) * w_row, a);
+        for (int64_t o = b; o < e; ++o) yt[o] = ref::vec_dot(wt, k, wb + size_t(o) * w_row, at);
       }
+    };
+    pool.parallel_for(n_groups, grain, [&](int64_t gb, int64_t ge, int) {
+      if (n_tokens == 1) {
+        rows(gb * kRowGroup, std::min(n_out, ge * kRowGroup), a, y);
+        return;
+      }
+      // Row runs of about 24 KiB of weights (L1) serve every token in turn.
+      const int64_t run = std::max<int64_t>(1, int64_t((24 << 10) / std::max<size_t>(1, w_row * kRowGroup))) * kRowGroup;
+      const int64_t r_end = std::min(n_out, ge * kRowGroup);
+      for (int64_t b = gb * kRowGroup; b < r_end; b += run)
+        for (int64_t t = 0; t < n_tokens; ++t)
+          rows(b, std::min(r_end, b + run), a + size_t(t) * a_stride, y + t * n_out);
     });
     return;
   }

@@ -109,6 +109,9 @@ struct LlamaSeqInput {
   int first_slot = 0;
   const int32_t* blocks = nullptr;  // the sequence's block table, covering slots up to first_slot + n_tokens
   bool logits = false;              // logits of the last input wanted
+  // One decoding step's input (n_tokens 1) to run on the matrix-vector kernel when batch_invariant
+  // (all other rows take the GEMM kernels then). Decode inputs come before all others in a call.
+  bool decode = false;
 };
 
 // One forward call: n_tokens inputs occupying KV slots [first_slot, first_slot + n_tokens); input i
@@ -172,9 +175,11 @@ class LlamaModel {
   // matrix per step), attention runs per sequence over its own KV blocks. Writes logits [n, n_vocab]
   // for the n sequences with `logits` set, in order.
   // batch_invariant: a sequence's logits are bit-identical whichever other sequences share the
-  // call (a lone row takes the same GEMM kernels as a batch: kernels::matmul_batched). Otherwise
-  // a lone row takes the matrix-vector kernels: faster, but it rounds differently.
-  // At most ws.n_batch() - 1 inputs in all (one row is kept for that padding).
+  // call: rows of `decode` inputs take the matrix-vector kernel, each on its own
+  // (kernels::matmul_each_token), all other rows the GEMM kernels (kernels::matmul_batched, a lone
+  // row too). Otherwise a lone row takes the matrix-vector kernels and several the GEMM: faster
+  // for a lone row than GEMM, but a row then rounds differently with the batch size.
+  // At most ws.n_batch() - 1 inputs in all.
   void forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspace& ws, const LlamaSeqInput* seqs, int n_seqs,
                      float* logits, bool batch_invariant = true) const;
 

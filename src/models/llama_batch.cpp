@@ -36,12 +36,20 @@ void LlamaKvBlocks::copy_slots(int dst, int src, int n_slots) {
 
 namespace {
 
-// y = W x over n rows. batched: every row of every call takes the GEMM kernels (a lone row
-// included), whose result for a row does not depend on the other rows; otherwise a lone row takes
-// the matrix-vector kernel, which sums in another order.
-void mm(ThreadPool& pool, const LlamaWeight& w, int64_t n_out, int64_t n_in, float* x, int n, float* y, bool batched) {
-  if (batched) kernels::matmul_batched(pool, w.type, w.data, n_out, n_in, x, n, y);
-  else kernels::matmul(pool, w.type, w.data, n_out, n_in, x, n, y);
+// y = W x over n rows. Batch-invariant: the first n_dec rows (decoding steps) take the
+// matrix-vector kernel for each row, the others the GEMM kernels: either way a row's result does
+// not depend on the other rows. Otherwise the default choice (matrix-vector for a lone row).
+void mm(ThreadPool& pool, const LlamaWeight& w, int64_t n_out, int64_t n_in, const float* x, int n, float* y,
+        bool invariant, int n_dec) {
+  if (!invariant) {
+    kernels::matmul(pool, w.type, w.data, n_out, n_in, x, n, y);
+    return;
+  }
+  n_dec = std::clamp(n_dec, 0, n);
+  if (n_dec > 0) kernels::matmul_each_token(pool, w.type, w.data, n_out, n_in, x, n_dec, y);
+  if (n > n_dec)
+    kernels::matmul_batched(pool, w.type, w.data, n_out, n_in, x + size_t(n_dec) * size_t(n_in), n - n_dec,
+                            y + size_t(n_dec) * size_t(n_out));
 }
 
 }  // namespace
@@ -104,11 +112,16 @@ void LlamaModel::forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspa
   const int E = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, HKV = hp_.n_head_kv, FF = hp_.n_ff;
   const int bt = kv.block_tokens();
   if (n_seqs <= 0) fail(ErrorCode::invalid_argument, "forward: no sequences");
-  int T = 0, n_out = 0;
+  int T = 0, n_out = 0, n_dec = 0;  // n_dec: the leading decode inputs (one row and one logits row each)
   for (int s = 0; s < n_seqs; ++s) {
     const LlamaSeqInput& sq = seqs[s];
     if (sq.n_tokens <= 0) fail(ErrorCode::invalid_argument, "forward: sequence ", s, " has no inputs");
     if (sq.first_slot < 0 || !sq.blocks || !sq.tokens) fail(ErrorCode::invalid_argument, "forward: sequence ", s, " has no slots");
+    if (sq.decode) {
+      if (n_dec != s || sq.n_tokens != 1 || !sq.logits)
+        fail(ErrorCode::invalid_argument, "forward: decode input ", s, " must be one token wanting logits, before all others");
+      ++n_dec;
+    }
     T += sq.n_tokens;
     n_out += sq.logits ? 1 : 0;
   }
@@ -146,9 +159,9 @@ void LlamaModel::forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspa
   for (int l = 0; l < hp_.n_layer; ++l) {
     const LlamaLayer& L = layers_[size_t(l)];
     for (int t = 0; t < T; ++t) rms_norm(ws.x.data() + size_t(t) * E, L.attn_norm.data(), ws.xn.data() + size_t(t) * E, E, hp_.rms_eps);
-    mm(pool, L.wq, L.wq.n_out, E, ws.xn.data(), T, ws.q.data(), batch_invariant);
-    mm(pool, L.wk, L.wk.n_out, E, ws.xn.data(), T, ws.k.data(), batch_invariant);
-    mm(pool, L.wv, L.wv.n_out, E, ws.xn.data(), T, ws.v.data(), batch_invariant);
+    mm(pool, L.wq, L.wq.n_out, E, ws.xn.data(), T, ws.q.data(), batch_invariant, n_dec);
+    mm(pool, L.wk, L.wk.n_out, E, ws.xn.data(), T, ws.k.data(), batch_invariant, n_dec);
+    mm(pool, L.wv, L.wv.n_out, E, ws.xn.data(), T, ws.v.data(), batch_invariant, n_dec);
     add_bias(ws.q.data(), L.bq, T);
     add_bias(ws.k.data(), L.bk, T);
     add_bias(ws.v.data(), L.bv, T);
@@ -172,19 +185,19 @@ void LlamaModel::forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspa
         }
       }
     attention_blocks(pool, kv, ws, l, seqs, n_seqs);
-    mm(pool, L.wo, E, L.wo.n_in, ws.attn.data(), T, ws.out_in.data(), batch_invariant);
+    mm(pool, L.wo, E, L.wo.n_in, ws.attn.data(), T, ws.out_in.data(), batch_invariant, n_dec);
     for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
 
     for (int t = 0; t < T; ++t) rms_norm(ws.x.data() + size_t(t) * E, L.ffn_norm.data(), ws.xn.data() + size_t(t) * E, E, hp_.rms_eps);
     for (int c0 = 0; c0 < T; c0 += LlamaWorkspace::kFfnChunk) {
       const int nc = std::min(LlamaWorkspace::kFfnChunk, T - c0);
       float* xin = ws.xn.data() + size_t(c0) * E;
-      mm(pool, L.w_gate, FF, E, xin, nc, ws.gate.data(), batch_invariant);
-      mm(pool, L.w_up, FF, E, xin, nc, ws.up.data(), batch_invariant);
+      mm(pool, L.w_gate, FF, E, xin, nc, ws.gate.data(), batch_invariant, n_dec - c0);
+      mm(pool, L.w_up, FF, E, xin, nc, ws.up.data(), batch_invariant, n_dec - c0);
       const int64_t n_act = int64_t(nc) * FF;
       if (n_act < 65536) swiglu(ws.gate.data(), ws.up.data(), n_act);
       else pool.parallel_for(n_act, 16384, [&](int64_t i0, int64_t i1, int) { swiglu(ws.gate.data() + i0, ws.up.data() + i0, i1 - i0); });
-      mm(pool, L.w_down, E, FF, ws.gate.data(), nc, ws.out_in.data() + size_t(c0) * E, batch_invariant);
+      mm(pool, L.w_down, E, FF, ws.gate.data(), nc, ws.out_in.data() + size_t(c0) * E, batch_invariant, n_dec - c0);
     }
     for (size_t i = 0; i < size_t(T) * E; ++i) ws.x[i] += ws.out_in[i];
   }
@@ -195,7 +208,7 @@ void LlamaModel::forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspa
     if (seqs[s].logits)
       rms_norm(ws.x.data() + size_t(row - 1) * E, output_norm_.data(), ws.xn.data() + size_t(j++) * E, E, hp_.rms_eps);
   }
-  mm(pool, output_, hp_.n_vocab, E, ws.xn.data(), n_out, logits, batch_invariant);
+  mm(pool, output_, hp_.n_vocab, E, ws.xn.data(), n_out, logits, batch_invariant, n_dec);
 }
 
 }  // namespace omni::models

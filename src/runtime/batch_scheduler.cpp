@@ -11,6 +11,22 @@
 
 namespace omni::runtime {
 
+DecodeKernels parse_decode_kernels(const std::string& name) {
+  if (name == "gemm") return DecodeKernels::gemm;
+  if (name == "matvec") return DecodeKernels::matvec;
+  if (name == "mixed") return DecodeKernels::mixed;
+  fail(ErrorCode::invalid_argument, "unknown decode kernels '", name, "' (gemm, matvec or mixed)");
+}
+
+const char* decode_kernels_name(DecodeKernels k) {
+  switch (k) {
+    case DecodeKernels::gemm: return "gemm";
+    case DecodeKernels::matvec: return "matvec";
+    case DecodeKernels::mixed: return "mixed";
+  }
+  return "?";
+}
+
 namespace {
 using Clock = std::chrono::steady_clock;
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -99,7 +115,7 @@ BatchOptions normalized(BatchOptions o, const Model& m) {
   if (o.block_tokens <= 0) fail(ErrorCode::invalid_argument, "KV block of ", o.block_tokens, " tokens");
   if (o.n_blocks <= 0) o.n_blocks = o.max_seqs * ((o.n_ctx + o.block_tokens - 1) / o.block_tokens);
   o.max_queue = std::max(0, o.max_queue);
-  if (o.max_seqs == 1) o.batch_invariant = false;  // never two in a step: nothing to be invariant to
+  if (o.max_seqs == 1) o.kernels = DecodeKernels::mixed;  // never two in a step: nothing to be invariant to
   return o;
 }
 const Model& need(const std::shared_ptr<const Model>& m) {
@@ -273,6 +289,7 @@ void BatchScheduler::step() {
     in.first_slot = s.n_past;
     in.blocks = s.kv.blocks().data();
     in.logits = true;
+    in.decode = opt_.kernels == DecodeKernels::matvec;
     parts.push_back(in);
     owners.push_back(&s);
     ++n_decode;
@@ -322,7 +339,7 @@ void BatchScheduler::step() {
 
   try {
     model_->decoder().forward_multi(*pool_, kv_.storage(), *ws_, parts.data(), int(parts.size()), logits_.data(),
-                                    opt_.batch_invariant);
+                                    opt_.kernels != DecodeKernels::mixed);
   } catch (...) {
     const auto error = std::current_exception();
     for (const auto& c : copies_) kv_.release(c.src);

@@ -27,6 +27,18 @@
 
 namespace omni::runtime {
 
+// Which kernels the rows of a step take (omni serve --decode-kernels).
+enum class DecodeKernels {
+  gemm,    // every row the GEMM kernels: a request's output is independent of what else runs
+  matvec,  // decoding rows the matrix-vector kernel, prompt rows the GEMM: also independent, and a
+           // lone stream decodes at full speed (several streams at once are slower than with gemm)
+  mixed,   // a lone row the matrix-vector kernel, several the GEMM: fast either way, but a request's
+           // output may differ by rounding with what else runs
+};
+// "gemm" | "matvec" | "mixed" (invalid_argument otherwise); and back.
+DecodeKernels parse_decode_kernels(const std::string& name);
+const char* decode_kernels_name(DecodeKernels k);
+
 struct BatchOptions {
   int max_seqs = 4;       // sequences decoded together
   int n_ctx = 4096;       // most slots of one sequence (prompt + output)
@@ -37,10 +49,7 @@ struct BatchOptions {
   int n_threads = 0;      // threads of the scheduler's own pool when none is given; 0: all cores
   DType kv_type = DType::f16;
   bool share_prefixes = true;   // reuse the KV of a prompt prefix another live sequence has read
-  // true: outputs are independent of what else runs (a lone sequence's step pays the batched
-  // kernels); false: a lone sequence takes the faster matrix-vector kernels, and its output may
-  // differ by rounding from the same request run alongside others. Off when max_seqs is 1.
-  bool batch_invariant = true;
+  DecodeKernels kernels = DecodeKernels::gemm;  // mixed when max_seqs is 1 (nothing to be invariant to)
 };
 
 struct SeqRequest {

@@ -48,7 +48,7 @@ void attach_llm(Services& s, const ServeConfig& c, Logger& log) {
     o.ctx = c.ctx;
     o.max_queue = c.server.max_in_flight;
     o.timeout_s = c.server.request_timeout_s;
-    o.batch_invariant = c.batch_invariant;
+    o.decode_kernels = c.decode_kernels;
     s.llm = make_local_llm(o, s, &s.local_model);
     s.active.push_back(s.llm->description() + " (POST /v1/chat/completions, /v1/completions)");
     if (!c.mmproj.empty()) {

@@ -16,7 +16,7 @@ struct ServeConfig {
   std::string asr_language = "auto";  // voice input to /v1/act and realtime unless a request names one
   int threads = 0, parallel = 4, ctx = 4096;
   bool dry_run = false;
-  bool batch_invariant = true;  // see LocalLlmOptions::batch_invariant (omni serve --no-batch-invariance)
+  std::string decode_kernels = "gemm";  // gemm | matvec | mixed (omni serve --decode-kernels)
   bool tts = true;
   Limits limits;
 };

@@ -38,7 +38,7 @@ class LocalLlm : public LlmProvider {
     bo.n_ctx = o.ctx;
     bo.max_queue = o.max_queue;
     if (o.step_tokens > 0) bo.step_tokens = o.step_tokens;
-    bo.batch_invariant = o.batch_invariant;
+    bo.kernels = rt::parse_decode_kernels(o.decode_kernels);
     scheduler_ = std::make_unique<rt::BatchScheduler>(model_, bo, pool_.get());
     std::string stem = o.path.substr(o.path.find_last_of('/') + 1);
     id_ = stem.size() > 5 && stem.substr(stem.size() - 5) == ".gguf" ? stem.substr(0, stem.size() - 5) : stem;
@@ -50,7 +50,8 @@ class LocalLlm : public LlmProvider {
     return cat("llm: ", id_, " (", model_->architecture(), ", local, continuous batching of ", scheduler_->options().max_seqs,
                " sequences x ", scheduler_->n_ctx(), " ctx, KV ", st.kv_blocks, " blocks of ",
                scheduler_->options().block_tokens,
-               scheduler_->options().batch_invariant ? ", batch-invariant" : ", lone requests on matrix-vector kernels",
+               ", ", rt::decode_kernels_name(scheduler_->options().kernels), " decode kernels",
+               scheduler_->options().kernels != rt::DecodeKernels::mixed ? ", batch-invariant" : "",
                ", template ", tmpl_->name(), ")");
   }
   std::shared_ptr<const rt::Model> model() const { return model_; }

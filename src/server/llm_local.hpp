@@ -18,9 +18,7 @@ struct LocalLlmOptions {
   int max_queue = 64;  // requests waiting for a sequence before 429
   double timeout_s = 0;  // a request's deadline (504 past it); 0: none
   int step_tokens = 0;   // most inputs per batched step (decode rows + prompt chunks); 0: the scheduler's default
-  // true: a request's output is bit-identical whatever else runs (a lone request pays the batched
-  // kernels); false: a lone request decodes with the faster matrix-vector kernels.
-  bool batch_invariant = true;
+  std::string decode_kernels = "gemm";  // runtime::DecodeKernels by name (omni serve --decode-kernels)
 };
 
 // Loads the model (omni::Error on a bad file). model_out receives the loaded model (for the

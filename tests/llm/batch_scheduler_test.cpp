@@ -64,12 +64,14 @@ Outcome run(runtime::BatchScheduler& s, runtime::SeqRequest r) {
 }
 
 TEST(BatchScheduler, ConcurrentRequestsEqualOneAtATime) {
-  for (const char* name : {"mini-qwen2-q4_k_m", "mini-llama-q8_0", "mini-qwen3-f16"}) {
-    SCOPED_TRACE(name);
+  for (const char* name : {"mini-qwen2-q4_k_m", "mini-llama-q8_0", "mini-qwen3-f16"})
+  for (const auto kernels : {runtime::DecodeKernels::gemm, runtime::DecodeKernels::matvec}) {
+    SCOPED_TRACE(std::string(name) + " " + runtime::decode_kernels_name(kernels));
     auto model = runtime::Model::load(data(std::string(name) + ".gguf"));
     const int V = model->n_vocab();
     // Small steps, so that long prompts are read in chunks alongside other sequences' decoding.
-    runtime::BatchScheduler s(model, {.max_seqs = 6, .n_ctx = 256, .block_tokens = 8, .step_tokens = 24, .n_threads = 2});
+    runtime::BatchScheduler s(model, {.max_seqs = 6, .n_ctx = 256, .block_tokens = 8, .step_tokens = 24, .n_threads = 2,
+                                      .kernels = kernels});
     const int n = 12;
     auto req = [&](int i) {
       auto p = sampled(uint64_t(500 + i), 10 + i % 5);

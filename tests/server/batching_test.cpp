@@ -62,22 +62,35 @@ std::string streamed_text(int port, const std::string& path, const Json& body) {
   return text;
 }
 
-TEST(Batching, BatchInvarianceIsOnUnlessTurnedOff) {
+TEST(Batching, DecodeKernelsAreChosenByName) {
   ApiServer on(llm_config(4));
-  EXPECT_NE(http_request(on.port(), "GET", "/health").body.find("batch-invariant"), std::string::npos);
+  const auto dflt = http_request(on.port(), "GET", "/health").body;
+  EXPECT_NE(dflt.find("gemm decode kernels, batch-invariant"), std::string::npos) << dflt;
   ServeConfig c = llm_config(4);
-  c.batch_invariant = false;
+  c.decode_kernels = "matvec";
+  ApiServer mv(c);
+  const auto mvh = http_request(mv.port(), "GET", "/health").body;
+  EXPECT_NE(mvh.find("matvec decode kernels, batch-invariant"), std::string::npos) << mvh;
+  c.decode_kernels = "mixed";
   ApiServer off(c);
   const auto health = http_request(off.port(), "GET", "/health").body;
   EXPECT_EQ(health.find("batch-invariant"), std::string::npos) << health;
-  EXPECT_NE(health.find("matrix-vector"), std::string::npos) << health;
+  EXPECT_NE(health.find("mixed decode kernels"), std::string::npos) << health;
+  c.decode_kernels = "fast";
+  EXPECT_THROW(ApiServer bad(c), Error);
   // It still serves.
   Json body = {{"prompt", "The sea"}, {"max_tokens", 4}, {"temperature", 0}};
   EXPECT_EQ(http_request(off.port(), "POST", "/v1/completions", body.dump()).status, 200);
 }
 
-TEST(Batching, SixteenConcurrentSeededStreamsEqualOneAtATime) {
-  ApiServer s(llm_config(16));  // all sixteen decoded in the same steps
+// Both batch-invariant kernel choices: GEMM for every row, or the matrix-vector kernel for
+// decoding rows.
+class BatchingKernels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BatchingKernels, SixteenConcurrentSeededStreamsEqualOneAtATime) {
+  ServeConfig c = llm_config(16);  // all sixteen decoded in the same steps
+  c.decode_kernels = GetParam();
+  ApiServer s(c);
   struct Req { std::string path; Json body; };
   std::vector<Req> reqs;
   for (int i = 0; i < 16; ++i) {
@@ -112,6 +125,9 @@ TEST(Batching, SixteenConcurrentSeededStreamsEqualOneAtATime) {
   EXPECT_EQ(s.services->llm->kv_cache_use(), 0.0);
   EXPECT_EQ(s.services->llm->queue_depth(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, BatchingKernels, ::testing::Values("gemm", "matvec"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 // Reads a streaming response until it has `n` SSE events.
 void read_events(tcp::socket& sock, std::string& got, size_t n) {

@@ -77,8 +77,10 @@ float vec_dot_with(const KernelTable& kt, DType t, int64_t n, const void* w, con
 namespace omni {
 class ThreadPool;
 namespace kernels {
-// batched: the GEMM kernels even for one token (see kernels::matmul_batched).
+// automatic: matrix-vector for one token, GEMM for more; gemm: GEMM for any count
+// (kernels::matmul_batched); matvec: the matrix-vector kernel for every token (kernels::matmul_each_token).
+enum class MatmulPath { automatic, gemm, matvec };
 void matmul_with(const KernelTable& kt, ThreadPool& pool, DType wt, const void* w, int64_t n_out, int64_t k,
-                 const float* x, int64_t n_tokens, float* y, bool batched = false);
+                 const float* x, int64_t n_tokens, float* y, MatmulPath path = MatmulPath::automatic);
 }
 }  // namespace omni
