@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <vector>
@@ -128,50 +129,44 @@ TEST(Matmul, OneThreadEqualsTwoThreads) {
     }
 }
 
-// The batched path: a token's outputs are bit-identical whatever else is in the batch, one token
-// alone included (what the server's batch-invariant decoding relies on), and they match the
-// float64 reference.
-TEST(Matmul, BatchedPathGivesEachTokenTheSameBitsAtAnyBatchSize) {
-  std::mt19937 rng(23);
-  ThreadPool pool(2);
-  for (DType t : {DType::f16, DType::q8_0, DType::q4_0, DType::q5_0, DType::q4_k, DType::q6_k, DType::q2_k, DType::iq4_xs}) {
-    const int64_t n_out = 37, k = 512, n_tok = 9;
+// A path over several tokens gives each token the bits of a one-token call on path `one`
+// (threads alternating between 1 and 2), and matches the float64 reference.
+void expect_each_token_bits(MatmulPath many, MatmulPath one, std::initializer_list<DType> types, int64_t n_out,
+                            int64_t n_tok, uint32_t seed) {
+  std::mt19937 rng(seed);
+  ThreadPool p1(1), p2(2);
+  const int64_t k = 512;
+  for (DType t : types) {
     const Problem p = make_problem(rng, t, n_out, k, n_tok);
     for (const KernelTable* kt : all_tables()) {
       std::vector<float> all(static_cast<size_t>(n_out * n_tok));
-      matmul_with(*kt, pool, t, p.w.data(), n_out, k, p.x.data(), n_tok, all.data(), MatmulPath::gemm);
+      matmul_with(*kt, p2, t, p.w.data(), n_out, k, p.x.data(), n_tok, all.data(), many);
       expect_close(p, all, kt->name, t);
-      for (int64_t tok : {int64_t(0), int64_t(4), n_tok - 1}) {
-        std::vector<float> one(static_cast<size_t>(n_out));
-        matmul_with(*kt, pool, t, p.w.data(), n_out, k, p.x.data() + tok * k, 1, one.data(), MatmulPath::gemm);
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        std::vector<float> y(static_cast<size_t>(n_out));
+        matmul_with(*kt, tok % 2 ? p1 : p2, t, p.w.data(), n_out, k, p.x.data() + tok * k, 1, y.data(), one);
         for (int64_t o = 0; o < n_out; ++o)
-          ASSERT_EQ(one[size_t(o)], all[size_t(tok * n_out + o)]) << kt->name << " " << dtype_name(t) << " token " << tok << " row " << o;
+          ASSERT_EQ(y[size_t(o)], all[size_t(tok * n_out + o)]) << kt->name << " " << dtype_name(t) << " token " << tok << " row " << o;
       }
     }
   }
 }
 
-// The matrix-vector path for several tokens: each token's outputs are the bits of a one-token
-// call (the default path for one token), at any thread count.
+// The GEMM path: a token's outputs are bit-identical whatever else is in the batch, one token
+// alone included (what the server's batch-invariant decoding relies on).
+TEST(Matmul, BatchedPathGivesEachTokenTheSameBitsAtAnyBatchSize) {
+  expect_each_token_bits(MatmulPath::gemm, MatmulPath::gemm,
+                         {DType::f16, DType::q8_0, DType::q4_0, DType::q5_0, DType::q4_k, DType::q6_k, DType::q2_k, DType::iq4_xs},
+                         37, 9, 23);
+}
+
+// The matrix-vector path for several tokens: each token's outputs are the bits of a one-token call
+// on the default path (the matrix-vector kernel).
 TEST(Matmul, EachTokenPathGivesTheOneTokenBits) {
-  std::mt19937 rng(29);
-  ThreadPool p1(1), p2(2);
-  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1,
-                  DType::q4_k, DType::q5_k, DType::q6_k, DType::q2_k, DType::q3_k, DType::iq4_nl, DType::iq4_xs}) {
-    const int64_t n_out = 43, k = 512, n_tok = 5;
-    const Problem p = make_problem(rng, t, n_out, k, n_tok);
-    for (const KernelTable* kt : all_tables()) {
-      std::vector<float> all(static_cast<size_t>(n_out * n_tok));
-      matmul_with(*kt, p2, t, p.w.data(), n_out, k, p.x.data(), n_tok, all.data(), MatmulPath::matvec);
-      expect_close(p, all, kt->name, t);
-      for (int64_t tok = 0; tok < n_tok; ++tok) {
-        std::vector<float> one(static_cast<size_t>(n_out));
-        matmul_with(*kt, tok % 2 ? p1 : p2, t, p.w.data(), n_out, k, p.x.data() + tok * k, 1, one.data());
-        for (int64_t o = 0; o < n_out; ++o)
-          ASSERT_EQ(one[size_t(o)], all[size_t(tok * n_out + o)]) << kt->name << " " << dtype_name(t) << " token " << tok << " row " << o;
-      }
-    }
-  }
+  expect_each_token_bits(MatmulPath::matvec, MatmulPath::automatic,
+                         {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1,
+                          DType::q4_k, DType::q5_k, DType::q6_k, DType::q2_k, DType::q3_k, DType::iq4_nl, DType::iq4_xs},
+                         43, 5, 29);
 }
 
 TEST(Matmul, PublicEntryUsesActiveTableAndRejectsBadK) {
