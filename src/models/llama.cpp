@@ -281,6 +281,23 @@ void LlamaModel::attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace
   else pool.parallel_for(n_tasks, 1, run_tasks);
 }
 
+void LlamaModel::embed_inputs(const int32_t* tokens, const float* embd, int n, float* x) const {
+  const int E = hp_.n_embd;
+  const size_t emb_row_bytes = row_bytes(tok_embd_.type, E);
+  int embd_row = 0;
+  for (int t = 0; t < n; ++t) {
+    float* xt = x + size_t(t) * E;
+    const int32_t id = tokens[t];
+    if (id < 0) {
+      if (!embd) fail(ErrorCode::invalid_argument, "forward: input ", t, " asks for an embedding row but none were given");
+      std::memcpy(xt, embd + size_t(embd_row++) * E, sizeof(float) * size_t(E));
+    } else {
+      if (id >= hp_.n_vocab) fail(ErrorCode::invalid_argument, "token id ", id, " is outside the vocabulary (", hp_.n_vocab, ")");
+      kernels::dequantize_row(tok_embd_.type, static_cast<const uint8_t*>(tok_embd_.data) + size_t(id) * emb_row_bytes, xt, E);
+    }
+  }
+}
+
 void LlamaModel::forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, const LlamaBatch& b,
                          float* logits) const {
   const int T = b.n_tokens, E = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, HKV = hp_.n_head_kv, FF = hp_.n_ff;
@@ -289,20 +306,7 @@ void LlamaModel::forward(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& 
   if (b.first_slot < 0 || b.first_slot + T > cache.n_ctx() || b.first_slot + T > ws.n_ctx_)
     fail(ErrorCode::too_large, "forward: slots ", b.first_slot, "..", b.first_slot + T, " exceed the context of ", cache.n_ctx());
 
-  // Input embeddings [T, E].
-  int embd_row = 0;
-  const size_t emb_row_bytes = row_bytes(tok_embd_.type, E);
-  for (int t = 0; t < T; ++t) {
-    float* x = ws.x.data() + size_t(t) * E;
-    const int32_t id = b.tokens[t];
-    if (id < 0) {
-      if (!b.embd) fail(ErrorCode::invalid_argument, "forward: input ", t, " asks for an embedding row but none were given");
-      std::memcpy(x, b.embd + size_t(embd_row++) * E, sizeof(float) * size_t(E));
-    } else {
-      if (id >= hp_.n_vocab) fail(ErrorCode::invalid_argument, "token id ", id, " is outside the vocabulary (", hp_.n_vocab, ")");
-      kernels::dequantize_row(tok_embd_.type, static_cast<const uint8_t*>(tok_embd_.data) + size_t(id) * emb_row_bytes, x, E);
-    }
-  }
+  embed_inputs(b.tokens, b.embd, T, ws.x.data());  // [T, E]
   rope_tables(ws, b);
   const int half = hp_.n_rot / 2;
 

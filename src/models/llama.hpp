@@ -187,6 +187,9 @@ class LlamaModel {
   void attention(ThreadPool& pool, LlamaKvCache& cache, LlamaWorkspace& ws, int layer, int n_tokens,
                  int first_slot) const;
   void rope_tables(LlamaWorkspace& ws, const LlamaBatch& batch) const;
+  // Input rows x[n, n_embd]: token ids look up the embedding table; an id < 0 takes the next row
+  // of embd (which must then be given).
+  void embed_inputs(const int32_t* tokens, const float* embd, int n, float* x) const;
   void attention_blocks(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspace& ws, int layer, const LlamaSeqInput* seqs,
                         int n_seqs) const;
 

@@ -130,20 +130,10 @@ void LlamaModel::forward_multi(ThreadPool& pool, LlamaKvBlocks& kv, LlamaWorkspa
 
   // Input embeddings [T, E] and RoPE positions (t, and h/w planes for M-RoPE).
   std::vector<int32_t> pos(static_cast<size_t>(T)), hw(2 * static_cast<size_t>(T));
-  const size_t emb_row_bytes = row_bytes(tok_embd_.type, E);
   for (int s = 0, row = 0; s < n_seqs; ++s) {
     const LlamaSeqInput& sq = seqs[s];
-    int embd_row = 0;
+    embed_inputs(sq.tokens, sq.embd, sq.n_tokens, ws.x.data() + size_t(row) * E);
     for (int i = 0; i < sq.n_tokens; ++i, ++row) {
-      float* x = ws.x.data() + size_t(row) * E;
-      const int32_t id = sq.tokens[i];
-      if (id < 0) {
-        if (!sq.embd) fail(ErrorCode::invalid_argument, "forward: input ", i, " asks for an embedding row but none were given");
-        std::memcpy(x, sq.embd + size_t(embd_row++) * E, sizeof(float) * size_t(E));
-      } else {
-        if (id >= hp_.n_vocab) fail(ErrorCode::invalid_argument, "token id ", id, " is outside the vocabulary (", hp_.n_vocab, ")");
-        kernels::dequantize_row(tok_embd_.type, static_cast<const uint8_t*>(tok_embd_.data) + size_t(id) * emb_row_bytes, x, E);
-      }
       pos[size_t(row)] = sq.pos ? sq.pos[i] : sq.first_slot + i;
       hw[size_t(row)] = sq.pos_hw ? sq.pos_hw[i] : pos[size_t(row)];
       hw[size_t(T + row)] = sq.pos_hw ? sq.pos_hw[sq.n_tokens + i] : pos[size_t(row)];

@@ -78,18 +78,21 @@ int Sampler::sample(float* logits, TokenConstraint* constraint) {
   for (int i = 0; i < n_vocab_; ++i)
     if (logits[i] != -INFINITY && !std::isnan(logits[i])) candidates_.emplace_back(logits[i], i);
   if (candidates_.empty()) fail(ErrorCode::invalid_argument, "sampler: every token is disallowed");
-  auto by_logit = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
+  auto more_likely = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
   auto at = [&](size_t i) { return candidates_.begin() + std::ptrdiff_t(i); };
   if (params_.top_k > 0 && size_t(params_.top_k) < candidates_.size()) {
-    std::nth_element(candidates_.begin(), at(size_t(params_.top_k)), candidates_.end(), by_logit);
+    std::nth_element(candidates_.begin(), at(size_t(params_.top_k)), candidates_.end(), more_likely);
     candidates_.resize(size_t(params_.top_k));
   }
   float top = candidates_[0].first;
   for (const auto& c : candidates_) top = std::max(top, c.first);
+  // From here on a candidate holds its softmax weight exp((logit - top) / T) instead of its logit
+  // (computed once; the weight orders candidates as the logit does).
   const float inv_t = 1.0f / params_.temperature;
-  auto weight = [&](size_t i) { return std::exp((candidates_[i].first - top) * inv_t); };
+  for (auto& c : candidates_) c.first = std::exp((c.first - top) * inv_t);
+  auto weight = [&](size_t i) { return candidates_[i].first; };
   auto mass_of = [&](size_t from, size_t to) {
     double m = 0;
     for (size_t i = from; i < to; ++i) m += weight(i);
@@ -99,7 +102,7 @@ int Sampler::sample(float* logits, TokenConstraint* constraint) {
   if (params_.min_p > 0.0f) {
     const float floor_w = params_.min_p;
     candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
-                                     [&](const std::pair<float, int>& c) { return std::exp((c.first - top) * inv_t) < floor_w; }),
+                                     [&](const std::pair<float, int>& c) { return c.first < floor_w; }),
                       candidates_.end());
   }
   double mass = mass_of(0, candidates_.size());
@@ -112,7 +115,7 @@ int Sampler::sample(float* logits, TokenConstraint* constraint) {
     double acc = 0;
     while (lo < hi) {
       const size_t m = lo + (hi - lo) / 2;
-      std::nth_element(at(lo), at(m), at(hi), by_logit);
+      std::nth_element(at(lo), at(m), at(hi), more_likely);
       const double left = mass_of(lo, m);
       if (acc + left >= need) {
         hi = m;
